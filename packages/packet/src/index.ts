@@ -1,1 +1,5 @@
 export * from './flow-layout.js';
+export * from './extract.js';
+export * from './wildcards.js';
+export * from './addr-format.js';
+export * from './ofctl-format.js';
