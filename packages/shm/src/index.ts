@@ -1,1 +1,5 @@
-export {};
+export * from './layout.js';
+export * from './doorbell.js';
+export * from './spsc-ring.js';
+export * from './packet-pool.js';
+export * from './counters.js';
