@@ -1,1 +1,13 @@
-export {};
+export * from './daemon.js';
+export * from './plugin.js';
+export * from './run.js';
+export * from './args.js';
+export * from './log.js';
+export * from './pidfile.js';
+export * from './supervisor.js';
+export * from './thread-defaults.js';
+export * from './config/atomic-write.js';
+export * from './config/parse.js';
+export * from './config/schema.js';
+export * from './config/store.js';
+export * from './workers/protocol.js';

@@ -6,3 +6,4 @@ export * from './methods.js';
 export * from './framing.js';
 export * from './server.js';
 export * from './client.js';
+export * from './process.js';

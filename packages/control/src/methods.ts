@@ -41,8 +41,10 @@ export interface ShowThread {
   /** Node's worker threadId of the running incarnation; null while it is being restarted. */
   threadId: number | null;
   restarts: number;
-  /** ms since the current incarnation started; null while down. */
+  /** ms since the current incarnation became ready; null while down. */
   uptimeMs: number | null;
+  /** ms from the last death to the replacement being ready; null if it never died. */
+  lastDowntimeMs: number | null;
 }
 
 export interface ShowThreadKind {
@@ -95,11 +97,12 @@ export interface CoreMethods {
     result: { threads: Record<ThreadKind, number> };
   };
   /**
-   * Fault injection for tests: makes one thread die (`throw`: uncaught exception; `exit`: process.exit in
-   * the worker, i.e. the thread terminates). The supervisor restarts it.
+   * Fault injection for tests: makes one thread die (`throw`: uncaught exception in the thread; `exit`:
+   * process.exit(0) in the thread; `terminate`: Worker.terminate() from the main thread). The supervisor
+   * restarts it and counts the restart.
    */
   'thread/crash': {
-    params: { kind: string; slot: number; how: 'throw' | 'exit' };
+    params: { kind: string; slot: number; how: 'throw' | 'exit' | 'terminate' };
     result: { kind: string; slot: number; threadId: number };
   };
 }
@@ -134,6 +137,6 @@ export const coreParamSchemas = {
   'thread/crash': z.strictObject({
     kind: z.string().min(1).max(64),
     slot: z.number().int().min(0).max(MAX_THREADS_PER_KIND),
-    how: z.enum(['throw', 'exit']),
+    how: z.enum(['throw', 'exit', 'terminate']),
   }),
 } satisfies { [M in CoreMethodName]: z.ZodType<ParamsOf<M>> };

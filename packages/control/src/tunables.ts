@@ -44,7 +44,8 @@ export function defaultTunables(): Tunables {
   return t;
 }
 
-function tunableNumber(name: TunableName) {
+/** Schema of one tunable's value: an integer within the OVS range; the message names the tunable. */
+export function tunableNumber(name: TunableName) {
   const spec: TunableSpec = TUNABLES[name];
   return z
     .number()
