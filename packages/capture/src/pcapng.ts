@@ -61,7 +61,9 @@ export function parsePcapng(bytes: Uint8Array, path: string): ParseResult {
 
   while (off < len) {
     if (len - off < 12) {
-      error = fail(`truncated block header (${len - off} bytes left, a block needs at least 12)`, off);
+      const e = fail(`truncated block header (${len - off} bytes left, a block needs at least 12)`, off);
+      if (section < 0) throw e;
+      error = e;
       break;
     }
     const rawType = dv.getUint32(off, true); // SHB's type reads the same in both orders
