@@ -3,5 +3,6 @@ export * from './extract.js';
 export * from './wildcards.js';
 export * from './addr-format.js';
 export * from './ofctl-format.js';
+export * from './checksum.js';
 export * from './hash.js';
 export * from './mask.js';
