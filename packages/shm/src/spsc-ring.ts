@@ -1,5 +1,6 @@
 import { DoorbellBank } from './doorbell.js';
 import { I32_PER_LINE } from './layout.js';
+import { mutexLock, mutexUnlock } from './mutex.js';
 
 /** Serializable form of a ring: pass it to a worker (postMessage / workerData) and `SpscRing.attach` it there. */
 export interface SpscRingDescriptor {
@@ -210,21 +211,13 @@ export class SpscRing {
     }
   }
 
-  /** Takes the producer lock (futex mutex: 0 free, 1 held, 2 held with waiters). */
+  /** Takes the producer lock (a futex mutex in the header, see mutex.ts). */
   lockProducer(): void {
-    let c = Atomics.compareExchange(this.h, H_LOCK, 0, 1);
-    if (c === 0) return;
-    do {
-      if (c === 2 || Atomics.compareExchange(this.h, H_LOCK, 1, 2) !== 0) Atomics.wait(this.h, H_LOCK, 2, 10);
-      c = Atomics.compareExchange(this.h, H_LOCK, 0, 2);
-    } while (c !== 0);
+    mutexLock(this.h, H_LOCK);
   }
 
   /** Releases the producer lock taken with `lockProducer`. */
   unlockProducer(): void {
-    if (Atomics.sub(this.h, H_LOCK, 1) !== 1) {
-      Atomics.store(this.h, H_LOCK, 0);
-      Atomics.notify(this.h, H_LOCK, 1);
-    }
+    mutexUnlock(this.h, H_LOCK);
   }
 }

@@ -1,0 +1,19 @@
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path of a worker script in packages/netdev/test/workers. */
+export const workerPath = fileURLToPath(new URL('./workers/netdev-worker.mjs', import.meta.url));
+
+/** Runs a worker and resolves with its final `{ done: true, ... }` message; rejects on error or early exit. */
+export function runWorker(data: Record<string, unknown>, onMessage?: (m: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(workerPath, { workerData: data });
+    let result: Record<string, unknown> | null = null;
+    w.on('message', (m: Record<string, unknown>) => {
+      if (m['done']) result = m;
+      else onMessage?.(m);
+    });
+    w.on('error', reject);
+    w.on('exit', (code) => (result ? resolve(result) : reject(new Error(`worker ${String(data['role'])} exited ${code} without a result`))));
+  });
+}
