@@ -1,1 +1,2 @@
 export {};
+export * from './flow-table/index.js';

@@ -1,0 +1,753 @@
+/**
+ * The userspace datapath's flow table in one SharedArrayBuffer (OVS lib/dpif-netdev.c flow table,
+ * dpcls and UFID map), shared by every thread of the switch.
+ *
+ * - Megaflows live in subtables, one per distinct mask (dpcls). Rules of all subtables share one
+ *   chained hash table keyed by (subtable, hash of the masked words the mask uses). Megaflows must
+ *   not overlap; there are no priorities.
+ * - A UFID index maps 128-bit UFIDs to entries (used by writers only).
+ * - Writers (handlers, revalidators, the control plane; any thread) serialize on a futex lock in
+ *   the buffer. PMD threads never lock: they look up through `FlowTablePmd` (pmd.ts), which also
+ *   holds the PMD's exact-match cache.
+ * - Memory of a deleted entry, a replaced action list or an emptied subtable is reused only after
+ *   every PMD has passed a quiescent point (QSBR, sync.ts). The writer that retired it waits for
+ *   that grace period before the operation returns, so a delete returns the flow's final stats.
+ *
+ * Layout in layout.ts; memory ordering argument in packages/dpif/README.md.
+ */
+import { FLOW_WORDS, W_IN_PORT, hashMaskedWords } from '@tsvs/packet';
+import {
+  E_ACTS, E_GEN, E_HASH, E_KEY, E_NEXT, E_SUBTABLE, E_UFID, E_UFID_NEXT, E_ZGEN, ENTRY_WORDS,
+  FLOW_TABLE_LAYOUT_VERSION, FLOW_TABLE_MAGIC, H_ACT_FREE_TOP, H_ACT_SLOTS, H_ACTIONS_BYTES, H_CAPACITY,
+  H_EMC_INV_PROB, H_ENTRY_FREE_TOP, H_LIMBO, H_LOCK, H_MAGIC, H_MAX_PMDS, H_MAX_SUBTABLES, H_N_FLOWS,
+  H_SECRET, H_ST_COUNT, H_ST_FREE_TOP, H_ST_VERSION, H_VERSION, QSBR_STRIDE, S_BYTES, S_F64,
+  S_FLAGS_I32, S_PACKETS, S_USED, S_ZGEN_I32, ST_FULLMASK, ST_MASK, ST_NUSED, ST_RULES, ST_SEED,
+  ST_STATE, ST_USED, ST_WORDS, computeLayout, type FlowTableLayout, type FlowTableParams,
+} from './layout.js';
+import { lockAcquire, lockRelease, synchronize } from './sync.js';
+import {
+  DPIF_FP_CREATE, DPIF_FP_MODIFY, DPIF_FP_PROBE, DPIF_FP_ZERO_STATS, zeroStats, type FlowErrno,
+  type FlowInfo, type FlowOp, type FlowOpResult, type FlowPut, type FlowPutResult, type FlowStats,
+  type FlowTerse,
+} from './types.js';
+import { UFID_WORDS, deriveUfid, formatUfid } from './ufid.js';
+import { FlowTablePmd } from './pmd.js';
+
+/** Construction options. Every size is fixed for the table's life. */
+export interface FlowTableOptions {
+  /** Maximum number of flows. Default 200000 (OVS's default flow-limit). */
+  capacity?: number;
+  /** PMD ids 0..maxPmds-1 may look up and count stats. Default 4. Each costs 32 bytes per flow. */
+  maxPmds?: number;
+  /** Maximum number of distinct masks at once. Default 512. */
+  maxSubtables?: number;
+  /** Longest action list in bytes. Default 256 (ODP_ACTIONS_MAX_BYTES of the action encoding). */
+  actionsBytes?: number;
+  /** Spare action slots for modifications waiting for a grace period. Default max(1024, capacity/16). */
+  actionsReserve?: number;
+  /** emc-insert-inv-prob: insert into an EMC with probability 1/N; 0 disables the EMC. Default 100. */
+  emcInsertInvProb?: number;
+  /** UFID derivation secret (32 bits). Default: random. Fixed values are for tests. */
+  secret?: number;
+}
+
+/** Per-thread options of `create` and `attach`. */
+export interface FlowTableThreadOptions {
+  /** Receives one line per failed put (unless DPIF_FP_PROBE). Default: none. */
+  log?: (line: string) => void;
+  /** How long a writer waits for a PMD to pass a quiescent point before throwing. Default 10000 ms. */
+  graceTimeoutMs?: number;
+}
+
+const RETIRE_ENTRY = 0;
+const RETIRE_ACT = 1;
+const RETIRE_SUBTABLE = 2;
+
+/** Memory waiting for a grace period, collected while the lock is held. */
+interface Retired { kinds: number[]; ids: number[] }
+
+/** Fills the defaults of `opts` (exported for sizing reports). */
+export function flowTableParams(opts: FlowTableOptions = {}): FlowTableParams {
+  const capacity = opts.capacity ?? 200000;
+  const reserve = opts.actionsReserve ?? Math.max(1024, Math.ceil(capacity / 16));
+  return {
+    capacity,
+    maxPmds: opts.maxPmds ?? 4,
+    maxSubtables: opts.maxSubtables ?? 512,
+    actionsBytes: opts.actionsBytes ?? 256,
+    actSlots: capacity + reserve,
+  };
+}
+
+export class FlowTable {
+  /** The shared memory: postMessage it once, then `FlowTable.attach(sab)` in the worker. */
+  readonly sab: SharedArrayBuffer;
+  readonly layout: FlowTableLayout;
+  readonly capacity: number;
+  readonly maxPmds: number;
+  readonly actionsBytes: number;
+  /** Views over the whole buffer; `*Base` fields are element indices into them. @internal */
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  /** Byte view of the whole buffer; action slot bytes are read through it (`actionsOffset`). */
+  readonly bytes: Uint8Array;
+  readonly qsbrBase: number;
+  readonly stListBase: number;
+  readonly stBase: number;
+  readonly dpclsBase: number;
+  readonly dpclsMask: number;
+  readonly ufidBase: number;
+  readonly ufidMask: number;
+  readonly entBase: number;
+  readonly statsBase: number;
+  readonly actLenBase: number;
+  readonly actBytesBase: number;
+  readonly entryFreeBase: number;
+  readonly actFreeBase: number;
+  readonly stFreeBase: number;
+  readonly secret: number;
+
+  private readonly log: ((line: string) => void) | undefined;
+  private readonly graceTimeoutMs: number;
+  private readonly snap: Int32Array;
+  /** PMD ids whose handle this thread holds (not waited for by this thread's grace periods). @internal */
+  readonly localPmds: Uint8Array;
+  // Writer scratch (per thread).
+  private readonly sKey = new Uint32Array(FLOW_WORDS);
+  private readonly sMask = new Uint32Array(FLOW_WORDS);
+  private readonly sUsed = new Uint8Array(FLOW_WORDS);
+  private readonly sVals = new Uint32Array(FLOW_WORDS);
+
+  private constructor(sab: SharedArrayBuffer, t: FlowTableThreadOptions) {
+    const h = new Int32Array(sab, 0, 64);
+    if (h[H_MAGIC] !== FLOW_TABLE_MAGIC || h[H_VERSION] !== FLOW_TABLE_LAYOUT_VERSION) {
+      throw new TypeError('FlowTable.attach: buffer is not a flow table of this layout version');
+    }
+    const L = computeLayout({
+      capacity: h[H_CAPACITY]!, maxPmds: h[H_MAX_PMDS]!, maxSubtables: h[H_MAX_SUBTABLES]!,
+      actionsBytes: h[H_ACTIONS_BYTES]!, actSlots: h[H_ACT_SLOTS]!,
+    });
+    if (sab.byteLength < L.totalBytes) throw new TypeError('FlowTable.attach: buffer shorter than its layout');
+    this.sab = sab;
+    this.layout = L;
+    this.capacity = L.capacity;
+    this.maxPmds = L.maxPmds;
+    this.actionsBytes = L.actionsBytes;
+    this.i32 = new Int32Array(sab, 0, L.totalBytes >>> 2);
+    this.u32 = new Uint32Array(sab, 0, L.totalBytes >>> 2);
+    this.f64 = new Float64Array(sab, 0, L.totalBytes >>> 3);
+    this.bytes = new Uint8Array(sab, 0, L.totalBytes);
+    this.qsbrBase = L.qsbr >>> 2;
+    this.stListBase = L.stList >>> 2;
+    this.stBase = L.subtables >>> 2;
+    this.dpclsBase = L.dpclsBuckets >>> 2;
+    this.dpclsMask = L.nDpclsBuckets - 1;
+    this.ufidBase = L.ufidBuckets >>> 2;
+    this.ufidMask = L.nUfidBuckets - 1;
+    this.entBase = L.entries >>> 2;
+    this.statsBase = L.stats >>> 3;
+    this.actLenBase = L.actLen >>> 2;
+    this.actBytesBase = L.actions;
+    this.entryFreeBase = L.entryFree >>> 2;
+    this.actFreeBase = L.actFree >>> 2;
+    this.stFreeBase = L.stFree >>> 2;
+    this.secret = h[H_SECRET]!;
+    this.log = t.log;
+    this.graceTimeoutMs = t.graceTimeoutMs ?? 10000;
+    this.snap = new Int32Array(L.maxPmds);
+    this.localPmds = new Uint8Array(L.maxPmds);
+  }
+
+  /** Creates an empty table in a new SharedArrayBuffer. Throws RangeError on bad sizes. */
+  static create(opts: FlowTableOptions = {}, t: FlowTableThreadOptions = {}): FlowTable {
+    const L = computeLayout(flowTableParams(opts));
+    const inv = opts.emcInsertInvProb ?? 100;
+    if (!Number.isInteger(inv) || inv < 0) throw new RangeError(`flow table: emcInsertInvProb ${inv} must be an integer >= 0`);
+    const sab = new SharedArrayBuffer(L.totalBytes);
+    const i32 = new Int32Array(sab);
+    i32[H_MAGIC] = FLOW_TABLE_MAGIC;
+    i32[H_VERSION] = FLOW_TABLE_LAYOUT_VERSION;
+    i32[H_CAPACITY] = L.capacity;
+    i32[H_MAX_PMDS] = L.maxPmds;
+    i32[H_MAX_SUBTABLES] = L.maxSubtables;
+    i32[H_ACTIONS_BYTES] = L.actionsBytes;
+    i32[H_ACT_SLOTS] = L.actSlots;
+    i32[H_SECRET] = opts.secret ?? globalThis.crypto.getRandomValues(new Int32Array(1))[0]!;
+    i32[H_EMC_INV_PROB] = inv;
+    i32.fill(-1, L.dpclsBuckets >>> 2, (L.dpclsBuckets >>> 2) + L.nDpclsBuckets);
+    i32.fill(-1, L.ufidBuckets >>> 2, (L.ufidBuckets >>> 2) + L.nUfidBuckets);
+    // Free stacks hold ascending ids with the lowest on top, so a fresh table fills entries in order.
+    const push = (base: number, n: number, top: number): void => {
+      for (let i = 0; i < n; i++) i32[base + i] = n - 1 - i;
+      i32[top] = n;
+    };
+    push(L.entryFree >>> 2, L.capacity, H_ENTRY_FREE_TOP);
+    push(L.actFree >>> 2, L.actSlots, H_ACT_FREE_TOP);
+    push(L.stFree >>> 2, L.maxSubtables, H_ST_FREE_TOP);
+    for (let e = 0; e < L.capacity; e++) {
+      const eb = (L.entries >>> 2) + e * ENTRY_WORDS;
+      i32[eb + E_NEXT] = -1;
+      i32[eb + E_UFID_NEXT] = -1;
+    }
+    return new FlowTable(sab, t);
+  }
+
+  /** Attaches to a table created in another thread. Throws TypeError if `sab` is not one. */
+  static attach(sab: SharedArrayBuffer, t: FlowTableThreadOptions = {}): FlowTable {
+    return new FlowTable(sab, t);
+  }
+
+  /** Bytes of shared memory per flow of capacity (the whole buffer / capacity). */
+  get bytesPerFlow(): number {
+    return this.layout.totalBytes / this.capacity;
+  }
+
+  /** Number of live flows. */
+  get flowCount(): number {
+    return Atomics.load(this.i32, H_N_FLOWS);
+  }
+
+  /** Number of live subtables (distinct masks). */
+  get subtableCount(): number {
+    return Atomics.load(this.i32, H_ST_COUNT);
+  }
+
+  /** emc-insert-inv-prob, shared by all PMDs: insert with probability 1/N, 0 = EMC off. */
+  get emcInsertInvProb(): number {
+    return Atomics.load(this.i32, H_EMC_INV_PROB);
+  }
+
+  set emcInsertInvProb(n: number) {
+    if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new RangeError(`emc-insert-inv-prob ${n} must be an integer >= 0`);
+    Atomics.store(this.i32, H_EMC_INV_PROB, n);
+  }
+
+  // ---- Entry accessors (any thread; the PMD may call them on entries it looked up) ----
+
+  /** Current action slot of a flow entry: pass it to `actionsOffset`/`actionsLength` (read it once per use). */
+  flowActions(entry: number): number {
+    return Atomics.load(this.i32, this.entBase + entry * ENTRY_WORDS + E_ACTS);
+  }
+
+  /** Byte offset of action slot `slot` in `bytes`. */
+  actionsOffset(slot: number): number {
+    return this.actBytesBase + slot * this.actionsBytes;
+  }
+
+  /** Length in bytes of the action list in slot `slot`. */
+  actionsLength(slot: number): number {
+    return this.i32[this.actLenBase + slot]!;
+  }
+
+  /** Generation of an entry: odd while the flow is alive, even once deleted or free. */
+  entryGen(entry: number): number {
+    return Atomics.load(this.i32, this.entBase + entry * ENTRY_WORDS + E_GEN);
+  }
+
+  /** Index into `u32` of the entry's masked key (FLOW_WORDS words). */
+  entryKeyBase(entry: number): number {
+    return this.entBase + entry * ENTRY_WORDS + E_KEY;
+  }
+
+  /** Index into `u32` of the entry's UFID (4 words). */
+  entryUfidBase(entry: number): number {
+    return this.entBase + entry * ENTRY_WORDS + E_UFID;
+  }
+
+  /**
+   * Adds to PMD `pmdId`'s stats slot of `entry` without any lock: `packets`, `bytes` added,
+   * `used` = max(used, nowMs), tcp_flags |= tcpFlags. Only PMD `pmdId`'s thread may call it, on an
+   * entry it looked up since its last quiescent point. Allocates nothing.
+   */
+  statsAdd(entry: number, pmdId: number, packets: number, bytes: number, tcpFlags: number, nowMs: number): void {
+    const zg = this.i32[this.entBase + entry * ENTRY_WORDS + E_ZGEN]!;
+    const s = this.statsBase + (pmdId * this.capacity + entry) * S_F64;
+    const f = this.f64, w = this.i32, si = s * 2;
+    if (w[si + S_ZGEN_I32] !== zg) {
+      // First stats of this flow incarnation (or since ZERO_STATS) from this PMD: restart the slot.
+      f[s + S_PACKETS] = 0;
+      f[s + S_BYTES] = 0;
+      f[s + S_USED] = 0;
+      w[si + S_FLAGS_I32] = 0;
+      w[si + S_ZGEN_I32] = zg;
+    }
+    f[s + S_PACKETS] += packets;
+    f[s + S_BYTES] += bytes;
+    if (nowMs > f[s + S_USED]!) f[s + S_USED] = nowMs;
+    w[si + S_FLAGS_I32] |= tcpFlags;
+  }
+
+  /** Sums the per-PMD stats of an entry into `out` (slots of an older stats generation count as zero). */
+  readStats(entry: number, out: FlowStats = zeroStats()): FlowStats {
+    const zg = Atomics.load(this.i32, this.entBase + entry * ENTRY_WORDS + E_ZGEN);
+    let packets = 0, bytes = 0, used = 0, flags = 0;
+    for (let p = 0; p < this.maxPmds; p++) {
+      const s = this.statsBase + (p * this.capacity + entry) * S_F64;
+      if (this.i32[s * 2 + S_ZGEN_I32] !== zg) continue;
+      packets += this.f64[s + S_PACKETS]!;
+      bytes += this.f64[s + S_BYTES]!;
+      const u = this.f64[s + S_USED]!;
+      if (u > used) used = u;
+      flags |= this.i32[s * 2 + S_FLAGS_I32]!;
+    }
+    out.packets = packets;
+    out.bytes = bytes;
+    out.used = used;
+    out.tcpFlags = flags & 0xfff;
+    return out;
+  }
+
+  // ---- Writer operations (any thread; serialized by the writer lock) ----
+
+  /**
+   * Puts a flow (OVS dpif_flow_put): creates it (CREATE) or replaces its actions in place (MODIFY),
+   * keeping its stats unless ZERO_STATS. Never throws for bad input: errors come back in `error`.
+   * May wait for a grace period (a modify retires the old action list).
+   */
+  put(p: FlowPut): FlowPutResult {
+    const r = this.operate([{ type: 'put', ...p }])[0]! as FlowPutResult;
+    return { error: r.error, ufid: r.ufid, stats: r.stats, entry: r.entry, created: r.created };
+  }
+
+  /** Deletes a flow by UFID and returns its final stats (after every PMD let go of it). */
+  del(ufid: Uint32Array): { error: 0 | FlowErrno; stats: FlowStats } {
+    const r = this.operate([{ type: 'del', ufid }])[0]! as { error: 0 | FlowErrno; stats: FlowStats };
+    return { error: r.error, stats: r.stats };
+  }
+
+  /** Gets a flow by UFID: key (masked), mask, actions, stats; or ENOENT. */
+  get(ufid: Uint32Array): { error: 0 | FlowErrno; flow: FlowInfo | null } {
+    const r = this.operate([{ type: 'get', ufid }])[0]! as { error: 0 | FlowErrno; flow: FlowInfo | null };
+    return { error: r.error, flow: r.flow };
+  }
+
+  /**
+   * Executes a batch (OVS dpif_operate): ops run in order under one hold of the writer lock, then
+   * one grace period covers every retired entry/action list, then deletes read their final stats.
+   * Returns one result per op, in order. Never throws for bad input.
+   */
+  operate(ops: readonly FlowOp[]): FlowOpResult[] {
+    const results: FlowOpResult[] = new Array(ops.length);
+    const retired: Retired = { kinds: [], ids: [] };
+    const delEntries: number[] = [];
+    lockAcquire(this.i32, H_LOCK);
+    try {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        if (op.type === 'put') results[i] = { type: 'put', ...this.putLocked(op, retired) };
+        else if (op.type === 'del') {
+          const e = this.delLocked(op.ufid, retired);
+          results[i] = { type: 'del', error: e < 0 ? 'ENOENT' : 0, stats: zeroStats() };
+          delEntries[i] = e;
+        } else {
+          const e = this.findUfid(op.ufid);
+          results[i] = e < 0 ? { type: 'get', error: 'ENOENT', flow: null } : { type: 'get', error: 0, flow: this.flowInfo(e) };
+        }
+      }
+    } finally {
+      lockRelease(this.i32, H_LOCK);
+    }
+    if (retired.ids.length > 0) this.reclaim(retired, () => {
+      for (let i = 0; i < ops.length; i++) {
+        const e = delEntries[i];
+        if (e !== undefined && e >= 0) this.readStats(e, (results[i] as { stats: FlowStats }).stats);
+      }
+    });
+    return results;
+  }
+
+  /** Deletes every flow (OVS dpif_flow_flush). Returns how many were deleted. */
+  flush(): number {
+    const retired: Retired = { kinds: [], ids: [] };
+    let n = 0;
+    lockAcquire(this.i32, H_LOCK);
+    try {
+      for (let e = 0; e < this.capacity; e++) {
+        const eb = this.entBase + e * ENTRY_WORDS;
+        if ((this.i32[eb + E_GEN]! & 1) === 0) continue;
+        this.unlinkLocked(e, retired);
+        n++;
+      }
+    } finally {
+      lockRelease(this.i32, H_LOCK);
+    }
+    if (n > 0) this.reclaim(retired, null);
+    return n;
+  }
+
+  /**
+   * Writer-side classification: the live flow whose megaflow matches `key`, or -1. Takes the lock;
+   * for the control plane and tests (PMDs use FlowTablePmd.lookup).
+   */
+  classify(key: Uint32Array, keyBase = 0): number {
+    lockAcquire(this.i32, H_LOCK);
+    try {
+      return this.classifyLocked(key, keyBase);
+    } finally {
+      lockRelease(this.i32, H_LOCK);
+    }
+  }
+
+  /**
+   * One dump batch (OVS dpif_flow_dump_next): up to `max` live flows from entry index
+   * `cursor[at]` on, in entry order, under the writer lock; advances `cursor[at]` past them
+   * (`capacity` = done). A flow present for the whole dump is met exactly once because entries
+   * never move while alive. `cursor` may live in a SharedArrayBuffer so that several threads pull
+   * batches of one dump (as OVS revalidators share a dump). Terse flows carry UFID and stats only.
+   */
+  dumpNext(cursor: Int32Array, at: number, max: number, terse: boolean): Array<FlowInfo | FlowTerse> {
+    const flows: Array<FlowInfo | FlowTerse> = [];
+    lockAcquire(this.i32, H_LOCK);
+    try {
+      let e = Math.max(0, cursor[at]!);
+      for (; e < this.capacity && flows.length < max; e++) {
+        if ((this.i32[this.entBase + e * ENTRY_WORDS + E_GEN]! & 1) === 0) continue;
+        flows.push(terse ? { ufid: this.ufidOf(e), stats: this.readStats(e), entry: e } : this.flowInfo(e));
+      }
+      Atomics.store(cursor, at, e);
+      return flows;
+    } finally {
+      lockRelease(this.i32, H_LOCK);
+    }
+  }
+
+  /** Starts a dump (OVS dpif_flow_dump_create); see FlowDump. */
+  dump(opts: { terse?: boolean; cursor?: Int32Array; cursorIndex?: number } = {}): FlowDump {
+    return new FlowDump(this, opts.terse ?? false, opts.cursor ?? new Int32Array(1), opts.cursorIndex ?? 0);
+  }
+
+  /**
+   * The handle through which PMD `pmdId` looks up flows (claims the id; see FlowTablePmd). If the
+   * same thread also writes, its writes do not wait for its own PMDs: a write is a quiescent point
+   * for them (entry indices and action slots obtained before it must not be used after it).
+   */
+  openPmd(pmdId: number): FlowTablePmd {
+    return new FlowTablePmd(this, pmdId);
+  }
+
+  // ---- internals (lock held unless noted) ----
+
+  private logFail(flags: number, what: string): void {
+    if (this.log && (flags & DPIF_FP_PROBE) === 0) {
+      const kind = flags & DPIF_FP_CREATE ? 'create' : flags & DPIF_FP_MODIFY ? 'modify' : 'zero';
+      this.log(`failed to put[${kind}] flow: ${what}`);
+    }
+  }
+
+  private putLocked(p: FlowPut, retired: Retired): FlowPutResult {
+    const res: FlowPutResult = { error: 0, ufid: new Uint32Array(UFID_WORDS), stats: zeroStats(), entry: -1, created: false };
+    const fail = (err: FlowErrno, why: string): FlowPutResult => {
+      res.error = err;
+      this.logFail(p.flags, `${err}: ${why}`);
+      return res;
+    };
+    const kb = p.keyBase ?? 0, mb = p.maskBase ?? 0;
+    if (!(p.key instanceof Uint32Array) || !(p.mask instanceof Uint32Array)
+      || !Number.isInteger(kb) || !Number.isInteger(mb) || kb < 0 || mb < 0
+      || p.key.length < kb + FLOW_WORDS || p.mask.length < mb + FLOW_WORDS) {
+      return fail('EINVAL', `key and mask must be ${FLOW_WORDS} words`);
+    }
+    if (!(p.actions instanceof Uint8Array)) return fail('EINVAL', 'actions must be a Uint8Array');
+    if (p.actions.length > this.actionsBytes) return fail('E2BIG', `actions of ${p.actions.length} bytes exceed ${this.actionsBytes}`);
+    if (p.mask[mb + W_IN_PORT] !== 0xffffffff) return fail('EINVAL', 'in_port is not an exact match');
+    if (p.ufid !== undefined && (!(p.ufid instanceof Uint32Array) || p.ufid.length !== UFID_WORDS)) {
+      return fail('EINVAL', 'ufid must be 4 words');
+    }
+    const key = this.sKey, mask = this.sMask;
+    for (let i = 0; i < FLOW_WORDS; i++) {
+      mask[i] = p.mask[mb + i]!;
+      key[i] = p.key[kb + i]! & mask[i]!;
+    }
+    if (p.ufid) res.ufid.set(p.ufid);
+    else deriveUfid(key, 0, mask, 0, this.secret, res.ufid, 0);
+
+    const e = this.findUfid(res.ufid);
+    if (e >= 0) {
+      if (!this.sameMatch(e, key, mask)) return fail('EINVAL', `${formatUfid(res.ufid)} names a flow with another match`);
+      if ((p.flags & DPIF_FP_MODIFY) === 0) {
+        return fail((p.flags & DPIF_FP_CREATE) !== 0 ? 'EEXIST' : 'EINVAL', `${formatUfid(res.ufid)} exists`);
+      }
+      if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return fail('ENOSPC', 'no free action slot');
+      this.readStats(e, res.stats);
+      const eb = this.entBase + e * ENTRY_WORDS;
+      const slot = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
+      this.writeActions(slot, p.actions);
+      const old = this.i32[eb + E_ACTS]!;
+      Atomics.store(this.i32, eb + E_ACTS, slot);
+      retired.kinds.push(RETIRE_ACT);
+      retired.ids.push(old);
+      if ((p.flags & DPIF_FP_ZERO_STATS) !== 0) Atomics.store(this.i32, eb + E_ZGEN, (this.i32[eb + E_ZGEN]! + 1) | 0);
+      res.entry = e;
+      return res;
+    }
+    if ((p.flags & DPIF_FP_CREATE) === 0) return fail('ENOENT', `${formatUfid(res.ufid)} not found`);
+    const other = this.classifyLocked(p.key, kb);
+    if (other >= 0) {
+      return fail('EEXIST', `key already matches flow ${formatUfid(this.u32, this.entBase + other * ENTRY_WORDS + E_UFID)}`);
+    }
+    let st = this.findSubtable(mask);
+    if (Atomics.load(this.i32, H_ENTRY_FREE_TOP) === 0) return fail('ENOSPC', `flow table full (${this.capacity} flows)`);
+    if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return fail('ENOSPC', 'no free action slot');
+    if (st < 0) {
+      if (Atomics.load(this.i32, H_ST_FREE_TOP) === 0) return fail('ENOSPC', `too many masks (${this.layout.maxSubtables})`);
+      st = this.createSubtable(mask);
+    }
+    const ne = this.popFree(this.entryFreeBase, H_ENTRY_FREE_TOP);
+    const slot = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
+    this.writeActions(slot, p.actions);
+    const i32 = this.i32, eb = this.entBase + ne * ENTRY_WORDS, sb = this.stBase + st * ST_WORDS;
+    const nUsed = this.loadSubtableMask(st);
+    const h = hashMaskedWords(key, 0, this.sUsed, this.sVals, 0, nUsed, this.u32[sb + ST_SEED]!) | 0;
+    i32[eb + E_SUBTABLE] = st;
+    i32[eb + E_HASH] = h;
+    i32[eb + E_ACTS] = slot;
+    i32[eb + E_ZGEN] = (i32[eb + E_ZGEN]! + 1) | 0;
+    this.u32.set(res.ufid, eb + E_UFID);
+    this.u32.set(key, eb + E_KEY);
+    Atomics.store(i32, eb + E_GEN, (i32[eb + E_GEN]! + 1) | 0); // odd: alive
+    // UFID chain (writers only).
+    const ub = this.ufidBase + (res.ufid[0]! & this.ufidMask);
+    i32[eb + E_UFID_NEXT] = i32[ub]!;
+    i32[ub] = ne;
+    // dpcls chain: the entry is complete before this store publishes it to PMDs.
+    const db = this.dpclsBase + (h & this.dpclsMask);
+    i32[eb + E_NEXT] = i32[db]!;
+    Atomics.store(i32, db, ne);
+    this.u32[sb + ST_RULES] = this.u32[sb + ST_RULES]! + 1;
+    Atomics.add(i32, H_N_FLOWS, 1);
+    res.entry = ne;
+    res.created = true;
+    return res;
+  }
+
+  /** Unlinks the flow `ufid` and retires it; returns its entry or -1. */
+  private delLocked(ufid: Uint32Array, retired: Retired): number {
+    if (!(ufid instanceof Uint32Array) || ufid.length !== UFID_WORDS) return -1;
+    const e = this.findUfid(ufid);
+    if (e < 0) return -1;
+    this.unlinkLocked(e, retired);
+    return e;
+  }
+
+  private unlinkLocked(e: number, retired: Retired): void {
+    const i32 = this.i32, eb = this.entBase + e * ENTRY_WORDS;
+    // UFID chain.
+    let at = this.ufidBase + (this.u32[eb + E_UFID]! & this.ufidMask);
+    while (i32[at] !== e) at = this.entBase + i32[at]! * ENTRY_WORDS + E_UFID_NEXT;
+    i32[at] = i32[eb + E_UFID_NEXT]!;
+    i32[eb + E_UFID_NEXT] = -1;
+    // dpcls chain: readers standing on `e` keep following its E_NEXT, which stays intact until reuse.
+    at = this.dpclsBase + (i32[eb + E_HASH]! & this.dpclsMask);
+    while (i32[at] !== e) at = this.entBase + i32[at]! * ENTRY_WORDS + E_NEXT;
+    Atomics.store(i32, at, i32[eb + E_NEXT]!);
+    Atomics.store(i32, eb + E_GEN, (i32[eb + E_GEN]! + 1) | 0); // even: dead
+    const st = i32[eb + E_SUBTABLE]!, sb = this.stBase + st * ST_WORDS;
+    const rules = this.u32[sb + ST_RULES]! - 1;
+    this.u32[sb + ST_RULES] = rules;
+    if (rules === 0) {
+      this.removeSubtableFromList(st);
+      retired.kinds.push(RETIRE_SUBTABLE);
+      retired.ids.push(st);
+    }
+    Atomics.sub(i32, H_N_FLOWS, 1);
+    Atomics.add(i32, H_LIMBO, 1);
+    retired.kinds.push(RETIRE_ENTRY);
+    retired.ids.push(e);
+    retired.kinds.push(RETIRE_ACT);
+    retired.ids.push(i32[eb + E_ACTS]!);
+  }
+
+  /** Lock NOT held: waits for a grace period, runs `afterGrace`, then frees the retired memory. */
+  private reclaim(retired: Retired, afterGrace: (() => void) | null): void {
+    synchronize(this.i32, this.qsbrBase, QSBR_STRIDE, this.maxPmds, this.snap, this.graceTimeoutMs, this.localPmds);
+    if (afterGrace) afterGrace();
+    lockAcquire(this.i32, H_LOCK);
+    try {
+      for (let i = 0; i < retired.ids.length; i++) {
+        const id = retired.ids[i]!;
+        switch (retired.kinds[i]) {
+          case RETIRE_ENTRY:
+            this.pushFree(this.entryFreeBase, H_ENTRY_FREE_TOP, id);
+            Atomics.sub(this.i32, H_LIMBO, 1);
+            break;
+          case RETIRE_ACT:
+            this.pushFree(this.actFreeBase, H_ACT_FREE_TOP, id);
+            break;
+          default:
+            this.u32[this.stBase + id * ST_WORDS + ST_STATE] = 0;
+            this.pushFree(this.stFreeBase, H_ST_FREE_TOP, id);
+        }
+      }
+    } finally {
+      lockRelease(this.i32, H_LOCK);
+    }
+  }
+
+  private popFree(base: number, topAt: number): number {
+    const top = this.i32[topAt]! - 1;
+    Atomics.store(this.i32, topAt, top);
+    return this.i32[base + top]!;
+  }
+
+  private pushFree(base: number, topAt: number, id: number): void {
+    const top = this.i32[topAt]!;
+    this.i32[base + top] = id;
+    Atomics.store(this.i32, topAt, top + 1);
+  }
+
+  private writeActions(slot: number, actions: Uint8Array): void {
+    this.bytes.set(actions, this.actBytesBase + slot * this.actionsBytes);
+    this.i32[this.actLenBase + slot] = actions.length;
+  }
+
+  /** Entry with this UFID, or -1. */
+  private findUfid(u: Uint32Array): number {
+    if (!(u instanceof Uint32Array) || u.length !== UFID_WORDS) return -1;
+    let e = this.i32[this.ufidBase + (u[0]! & this.ufidMask)]!;
+    while (e >= 0) {
+      const ub = this.entBase + e * ENTRY_WORDS + E_UFID;
+      if (this.u32[ub] === u[0] && this.u32[ub + 1] === u[1] && this.u32[ub + 2] === u[2] && this.u32[ub + 3] === u[3]) return e;
+      e = this.i32[this.entBase + e * ENTRY_WORDS + E_UFID_NEXT]!;
+    }
+    return -1;
+  }
+
+  private sameMatch(e: number, key: Uint32Array, mask: Uint32Array): boolean {
+    const eb = this.entBase + e * ENTRY_WORDS;
+    const sb = this.stBase + this.i32[eb + E_SUBTABLE]! * ST_WORDS;
+    for (let i = 0; i < FLOW_WORDS; i++) {
+      if (this.u32[sb + ST_FULLMASK + i] !== mask[i] || this.u32[eb + E_KEY + i] !== key[i]) return false;
+    }
+    return true;
+  }
+
+  /** Copies subtable `st`'s compiled mask into the writer scratch; returns the word count. */
+  private loadSubtableMask(st: number): number {
+    const sb = this.stBase + st * ST_WORDS;
+    const n = this.u32[sb + ST_NUSED]!;
+    for (let j = 0; j < n; j++) {
+      this.sUsed[j] = this.u32[sb + ST_USED + j]!;
+      this.sVals[j] = this.u32[sb + ST_MASK + j]!;
+    }
+    return n;
+  }
+
+  private classifyLocked(key: Uint32Array, kb: number): number {
+    const n = this.i32[H_ST_COUNT]!;
+    for (let i = 0; i < n; i++) {
+      const st = this.i32[this.stListBase + i]!;
+      const nUsed = this.loadSubtableMask(st);
+      const h = hashMaskedWords(key, kb, this.sUsed, this.sVals, 0, nUsed, this.u32[this.stBase + st * ST_WORDS + ST_SEED]!) | 0;
+      let e = this.i32[this.dpclsBase + (h & this.dpclsMask)]!;
+      while (e >= 0) {
+        const eb = this.entBase + e * ENTRY_WORDS;
+        if (this.i32[eb + E_HASH] === h && this.i32[eb + E_SUBTABLE] === st) {
+          let j = 0;
+          for (; j < nUsed; j++) {
+            const w = this.sUsed[j]!;
+            if ((key[kb + w]! & this.sVals[j]!) !== this.i32[eb + E_KEY + w]) break;
+          }
+          if (j === nUsed) return e;
+        }
+        e = this.i32[eb + E_NEXT]!;
+      }
+    }
+    return -1;
+  }
+
+  private findSubtable(mask: Uint32Array): number {
+    const n = this.i32[H_ST_COUNT]!;
+    for (let i = 0; i < n; i++) {
+      const st = this.i32[this.stListBase + i]!;
+      const sb = this.stBase + st * ST_WORDS + ST_FULLMASK;
+      let j = 0;
+      while (j < FLOW_WORDS && this.u32[sb + j] === mask[j]) j++;
+      if (j === FLOW_WORDS) return st;
+    }
+    return -1;
+  }
+
+  private createSubtable(mask: Uint32Array): number {
+    const st = this.popFree(this.stFreeBase, H_ST_FREE_TOP);
+    const sb = this.stBase + st * ST_WORDS;
+    const u = this.u32;
+    let n = 0;
+    for (let i = 0; i < FLOW_WORDS; i++) {
+      const m = mask[i]!;
+      u[sb + ST_FULLMASK + i] = m;
+      if (m !== 0) {
+        u[sb + ST_USED + n] = i;
+        u[sb + ST_MASK + n] = m;
+        n++;
+      }
+    }
+    u[sb + ST_NUSED] = n;
+    u[sb + ST_RULES] = 0;
+    u[sb + ST_SEED] = Math.imul(st + 1, 0x9e3779b1) >>> 0;
+    u[sb + ST_STATE] = 1;
+    // Publish: seqlock write section around the list change (PMDs copy the list and masks).
+    const i32 = this.i32;
+    Atomics.add(i32, H_ST_VERSION, 1);
+    const count = i32[H_ST_COUNT]!;
+    Atomics.store(i32, this.stListBase + count, st);
+    Atomics.store(i32, H_ST_COUNT, count + 1);
+    Atomics.add(i32, H_ST_VERSION, 1);
+    return st;
+  }
+
+  private removeSubtableFromList(st: number): void {
+    const i32 = this.i32;
+    Atomics.add(i32, H_ST_VERSION, 1);
+    const count = i32[H_ST_COUNT]!;
+    let i = 0;
+    while (i32[this.stListBase + i] !== st) i++;
+    for (; i < count - 1; i++) Atomics.store(i32, this.stListBase + i, i32[this.stListBase + i + 1]!);
+    Atomics.store(i32, H_ST_COUNT, count - 1);
+    Atomics.add(i32, H_ST_VERSION, 1);
+    this.u32[this.stBase + st * ST_WORDS + ST_STATE] = 2;
+  }
+
+  private ufidOf(e: number): Uint32Array {
+    const b = this.entBase + e * ENTRY_WORDS + E_UFID;
+    return this.u32.slice(b, b + UFID_WORDS);
+  }
+
+  private flowInfo(e: number): FlowInfo {
+    const eb = this.entBase + e * ENTRY_WORDS;
+    const sb = this.stBase + this.i32[eb + E_SUBTABLE]! * ST_WORDS;
+    const slot = this.i32[eb + E_ACTS]!;
+    const off = this.actionsOffset(slot);
+    return {
+      ufid: this.ufidOf(e),
+      key: this.u32.slice(eb + E_KEY, eb + E_KEY + FLOW_WORDS),
+      mask: this.u32.slice(sb + ST_FULLMASK, sb + ST_FULLMASK + FLOW_WORDS),
+      actions: this.bytes.slice(off, off + this.actionsLength(slot)),
+      stats: this.readStats(e),
+      entry: e,
+    };
+  }
+}
+
+/**
+ * A flow dump in batches (OVS dpif_flow_dump): `next(50)` returns the next batch, [] once done.
+ * Consistent while flows change: a flow alive for the whole dump appears exactly once; flows added
+ * or deleted meanwhile may or may not appear. Cursor semantics: see `FlowTable.dumpNext`.
+ */
+export class FlowDump {
+  constructor(
+    readonly table: FlowTable, readonly terse: boolean,
+    private readonly cursor: Int32Array, private readonly at: number,
+  ) {}
+
+  /** True once the whole table has been walked. */
+  get done(): boolean {
+    return Atomics.load(this.cursor, this.at) >= this.table.capacity;
+  }
+
+  /** Next batch of up to `max` flows (REVALIDATE_MAX_BATCH is 50). */
+  next(max = 50): Array<FlowInfo | FlowTerse> {
+    if (this.done) return [];
+    return this.table.dumpNext(this.cursor, this.at, max, this.terse);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Synchronization primitives of the shared flow table, all over Int32 words of its
+ * SharedArrayBuffer and sequentially consistent Atomics operations.
+ *
+ * Writer lock: a futex-style mutex (Drepper, "Futexes Are Tricky", mutex #2). Word values:
+ * 0 unlocked, 1 locked, 2 locked with possible waiters. Not recursive. Readers (PMDs) never take it.
+ *
+ * Quiescent-state-based reclamation (QSBR, the scheme behind OVS's ovs-rcu): each PMD owns one
+ * 64-byte line: word 0 is its quiescent counter (0 = offline: holds no reference into the table;
+ * otherwise bumped at every quiescent point), word 1 counts writers waiting on that PMD (so the
+ * PMD knows it must `Atomics.notify`), word 2 is the claim flag of the PMD id. A writer that has
+ * unlinked memory calls `synchronize`: it snapshots every counter *after* the unlink and waits
+ * until each online PMD's counter differs from its snapshot. See the package README for the
+ * memory-ordering argument.
+ */
+
+/** Spins briefly, then sleeps on the lock word until it is free; then owns it. */
+export function lockAcquire(w: Int32Array, at: number): void {
+  let c = Atomics.compareExchange(w, at, 0, 1);
+  if (c === 0) return;
+  for (let spin = 0; spin < 100; spin++) {
+    if (Atomics.load(w, at) === 0) {
+      c = Atomics.compareExchange(w, at, 0, 1);
+      if (c === 0) return;
+    }
+  }
+  if (c !== 2) c = Atomics.exchange(w, at, 2);
+  while (c !== 0) {
+    Atomics.wait(w, at, 2);
+    c = Atomics.exchange(w, at, 2);
+  }
+}
+
+/** Releases the lock taken by `lockAcquire`, waking one waiter if there may be one. */
+export function lockRelease(w: Int32Array, at: number): void {
+  if (Atomics.sub(w, at, 1) !== 1) {
+    Atomics.store(w, at, 0);
+    Atomics.notify(w, at, 1);
+  }
+}
+
+/** QSBR slot words, relative to the PMD's line. */
+export const Q_COUNTER = 0;
+export const Q_WAITERS = 1;
+export const Q_CLAIMED = 2;
+
+/**
+ * PMD side: publishes counter value `c` (nonzero = online and past a quiescent point; 0 = offline)
+ * and wakes writers waiting for it.
+ */
+export function qsbrPublish(w: Int32Array, slot: number, c: number): void {
+  Atomics.store(w, slot + Q_COUNTER, c);
+  if (Atomics.load(w, slot + Q_WAITERS) !== 0) Atomics.notify(w, slot + Q_COUNTER);
+}
+
+/**
+ * Writer side: returns once every PMD that was online at the call has passed a quiescent point or
+ * gone offline. `snap` is scratch of at least `nPmds` elements. Throws Error after `timeoutMs`
+ * (a PMD that stopped without going offline); the memory it protected then simply stays retired.
+ * PMDs with `skip[p]` set are not waited for (the calling thread's own PMDs: it is between bursts).
+ */
+export function synchronize(
+  w: Int32Array, qsbrBase: number, stride: number, nPmds: number, snap: Int32Array, timeoutMs: number,
+  skip?: Uint8Array,
+): void {
+  for (let p = 0; p < nPmds; p++) snap[p] = skip && skip[p] ? 0 : Atomics.load(w, qsbrBase + p * stride + Q_COUNTER);
+  let deadline = 0;
+  for (let p = 0; p < nPmds; p++) {
+    const s = snap[p]!;
+    if (s === 0) continue;
+    const slot = qsbrBase + p * stride;
+    if (Atomics.load(w, slot + Q_COUNTER) !== s) continue;
+    Atomics.add(w, slot + Q_WAITERS, 1);
+    try {
+      while (Atomics.load(w, slot + Q_COUNTER) === s) {
+        const now = performance.now();
+        if (deadline === 0) deadline = now + timeoutMs;
+        else if (now > deadline) throw new Error(`flow table: PMD ${p} passed no quiescent point in ${timeoutMs} ms`);
+        Atomics.wait(w, slot + Q_COUNTER, s, 10);
+      }
+    } finally {
+      Atomics.sub(w, slot + Q_WAITERS, 1);
+    }
+  }
+}
