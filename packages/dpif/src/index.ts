@@ -1,2 +1,3 @@
 export {};
+export * from './actions/index.js';
 export * from './flow-table/index.js';
