@@ -1,1 +1,13 @@
-export {};
+export * from './rules/tokenize.js';
+export * from './rules/ports.js';
+export * from './rules/actions.js';
+export * from './rules/fields.js';
+export * from './rules/field-value.js';
+export * from './rules/actions-parse.js';
+export * from './rules/actions-format.js';
+export * from './rules/actions-check.js';
+export * from './classifier/classifier.js';
+export * from './classifier/prefix-trie.js';
+export * from './classifier/stages.js';
+export * from './rules/flow-mod.js';
+export * from './rules/rule-format.js';
