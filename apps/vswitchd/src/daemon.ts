@@ -21,6 +21,7 @@ import {
   type ThreadKind,
 } from '@tsvs/control';
 import { ConfigError } from './config/parse.js';
+import { nameSchema } from './config/schema.js';
 import { ConfigStore } from './config/store.js';
 import type { DaemonLogger } from './log.js';
 import { removePidfile, writePidfile } from './pidfile.js';
@@ -124,6 +125,11 @@ export class Daemon {
     for (const plugin of this.plugins) await plugin.register?.(this);
     if (await socketAnswers(this.options.socketPath)) {
       throw new StartupError(`another daemon is listening on ${this.options.socketPath}`, 1);
+    }
+    // Check the overrides before the config is loaded: a bad one must not leave a new config file behind.
+    if (this.options.overrides?.bridge !== undefined) {
+      const ok = nameSchema.safeParse(this.options.overrides.bridge);
+      if (!ok.success) throw new StartupError(`bad option --bridge ${this.options.overrides.bridge}: ${ok.error.issues[0]?.message ?? 'invalid'}`, 2);
     }
     try {
       const { created } = await this.config.load();

@@ -194,6 +194,7 @@ export class RpcServer {
       const id = (message as { id?: unknown }).id;
       return invalidRequest(isJSONRPCID(id) ? id : null, 'Invalid Request');
     }
+    this.log.debug({ method: message.method, id: message.id, connectionId }, 'rpc request');
     try {
       return await this.rpc.receive(message, { connectionId, method: message.method });
     } catch (err) {

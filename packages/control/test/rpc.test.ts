@@ -83,7 +83,7 @@ describe('control/rpc over a unix socket', () => {
     expect((err as RpcRemoteError).code).to.equal(RpcErrorCode.InvalidParams);
     expect((err as RpcRemoteError).message).to.match(/^invalid params: pmd: /);
     expect(exitCodeForRpcError((err as RpcRemoteError).code)).to.equal(2);
-    const unknown = await callDaemon(path, 'threads/set', { pmd: 1, bogus: 1 } as never).catch((e: RpcRemoteError) => e);
+    const unknown = (await callDaemon(path, 'threads/set', { pmd: 1, bogus: 1 } as never).catch((e: unknown) => e)) as RpcRemoteError;
     expect(unknown.message).to.equal('invalid params: bogus: unknown field');
   });
 
