@@ -6,4 +6,7 @@ export * from './ofctl-format.js';
 export * from './checksum.js';
 export * from './hash.js';
 export * from './mask.js';
+export * from './text-util.js';
+export * from './ofctl-parse.js';
+export * from './odp-key.js';
 export * from './flow-json.js';
