@@ -58,6 +58,9 @@ describe('shm/SpscRing', () => {
 
   it('moves 5 million descriptors between two worker threads without loss, duplication or reordering', async () => {
     const ring = SpscRing.create(1024);
+    // Start the indices 2.5 million below the int32 sign flip so that the run crosses it.
+    const h = new Int32Array(ring.sab, 0, 64);
+    h[0] = h[16] = 0x7fffffff - 2_500_000;
     const n = 5_000_000;
     const [p, c] = await Promise.all([
       runWorker({ role: 'produce', ring: ring.descriptor(), n, seed: 7 }),
@@ -68,6 +71,7 @@ describe('shm/SpscRing', () => {
     expect(c['errors']).to.equal(0);
     expect(c['popped']).to.equal(n);
     expect(c['leftover']).to.equal(0);
+    expect(h[16]).to.be.lessThan(0);
   });
 
   it('a consumer sleeping on the doorbell is always woken: 2 million items with producer pauses', async () => {
