@@ -11,3 +11,5 @@ export * from './classifier/prefix-trie.js';
 export * from './classifier/stages.js';
 export * from './rules/flow-mod.js';
 export * from './rules/rule-format.js';
+export * from './tables/of-rule.js';
+export * from './tables/of-tables.js';

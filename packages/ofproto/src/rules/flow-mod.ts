@@ -53,6 +53,8 @@ export interface FlowMod {
   cookieMask: bigint;
   /** Cookie to set on added/modified rules; null keeps the old cookie (OVS new_cookie = UINT64_MAX). */
   newCookie: bigint | null;
+  /** True if `cookie=C` (no mask) was given: modify changes the cookie of the rules it modifies. */
+  modifyCookie: boolean;
   /** Seconds, 0 = none. */
   idleTimeout: number;
   hardTimeout: number;
@@ -114,6 +116,7 @@ export function parseFlowMod(text: string, command: FlowModCommand, opts?: Parse
     cookie: 0n,
     cookieMask: 0n,
     newCookie: command === 'modify' || command === 'modify_strict' ? null : 0n,
+    modifyCookie: false,
     idleTimeout: 0,
     hardTimeout: 0,
     importance: 0,
@@ -182,6 +185,7 @@ export function parseFlowMod(text: string, command: FlowModCommand, opts?: Parse
             throw new OfctlSyntaxError(`cannot set cookie (to match on a cookie, specify a mask, e.g. cookie=${value}/-1)`);
           }
           fm.newCookie = parseU64(value);
+          fm.modifyCookie = true;
         }
         break;
       }

@@ -41,6 +41,11 @@ export interface FormatFlowStatsOptions {
   nowMs: number;
   /** false = `--no-stats`: omit duration, n_packets, n_bytes, idle_age, hard_age. Default true. */
   showStats?: boolean;
+  /**
+   * Print the flags (send_flow_rem, ...) and importance, as `ovs-ofctl -O OpenFlow14 dump-flows`
+   * does. Default false: ovs-ofctl's default protocol (OpenFlow 1.0) carries neither.
+   */
+  showFlags?: boolean;
   portMap?: PortMap;
 }
 
@@ -67,8 +72,8 @@ export function formatFlowStats(r: FlowStatsView, opts: FormatFlowStatsOptions):
   if (stats) s += `n_packets=${r.nPackets}, n_bytes=${r.nBytes}, `;
   if (r.idleTimeout) s += `idle_timeout=${r.idleTimeout}, `;
   if (r.hardTimeout) s += `hard_timeout=${r.hardTimeout}, `;
-  if (r.flags) s += formatFlowModFlags(r.flags);
-  if (r.importance) s += `importance=${r.importance}, `;
+  if (opts.showFlags && r.flags) s += formatFlowModFlags(r.flags);
+  if (opts.showFlags && r.importance) s += `importance=${r.importance}, `;
   if (stats) {
     s += `idle_age=${ageSecs(opts.nowMs - r.usedMs)}, `;
     const hardAge = ageSecs(opts.nowMs - r.modifiedMs);

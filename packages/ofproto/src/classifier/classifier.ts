@@ -1,0 +1,712 @@
+/**
+ * The OpenFlow classifier: tuple space search with priorities, versions, staged lookup and
+ * prefix tracking, after OVS 3.1 lib/classifier.c.
+ *
+ * Rules are (masked key, mask, priority, payload) over the flow key words of
+ * packages/packet/src/flow-layout.ts. Rules with the same mask share a subtable (one hash table
+ * of masked keys); subtables are scanned in order of the highest priority they hold, so a lookup
+ * stops as soon as no remaining subtable can beat the match in hand.
+ *
+ * `lookup(flow, version, wc)` returns the highest-priority rule visible in `version` that matches
+ * `flow`, and ORs into `wc` the bits it consulted, as OVS does:
+ * - a subtable that yields a rule, or that fails in its last stage, adds its whole mask;
+ * - staged lookup: each subtable checks its metadata, L2, L3 and L4 fields in turn (./stages.ts)
+ *   against per-stage indices; a miss in a stage adds only the stages before it;
+ * - prefix tracking: tries over configured address fields (default nw_dst and nw_src, as OVS)
+ *   let a subtable be skipped after un-wildcarding only the address bits needed to show that no
+ *   prefix of that length can match; a per-subtable trie over tp_src/tp_dst narrows the ports
+ *   un-wildcarded when the last stage fails.
+ *
+ * Versions: a rule is visible in versions [addVersion, removeVersion). Making a rule invisible
+ * from version V leaves it in place for readers of older versions; `remove` takes it out for good
+ * (the tables layer does that once no reader holds an older version).
+ *
+ * Conjunctive matches (OVS `conjunction` action) are not supported.
+ *
+ * `lookup` allocates nothing. Mutations allocate (control plane).
+ */
+import { FLOW_WORDS, W_TP, hashAdd, hashFinish } from '@tsvs/packet';
+import { U32CountMap, U32ObjMap } from './u32-map.js';
+import { PrefixTrie, plensHas } from './prefix-trie.js';
+import { STAGE_WORD_ORDER, WORD_STAGE } from './stages.js';
+
+/** `removeVersion` of a rule that has not been removed (OVS OVS_VERSION_NOT_REMOVED). */
+export const VERSION_NOT_REMOVED = Number.MAX_SAFE_INTEGER;
+
+/** Fields that can have a prefix trie (OVS `prefixes` table option), by ovs-fields name. */
+export type PrefixField = 'nw_src' | 'nw_dst' | 'ipv6_src' | 'ipv6_dst';
+
+interface TrieFieldDef {
+  word: number;
+  nWords: number;
+  nBits: number;
+  /** The dl_type the field needs (OVS trie_lookup checks mf_are_prereqs_ok). */
+  dlType: number;
+}
+
+const TRIE_FIELDS: Record<PrefixField, TrieFieldDef> = {
+  nw_src: { word: 11, nWords: 1, nBits: 32, dlType: 0x0800 },
+  nw_dst: { word: 12, nWords: 1, nBits: 32, dlType: 0x0800 },
+  ipv6_src: { word: 13, nWords: 4, nBits: 128, dlType: 0x86dd },
+  ipv6_dst: { word: 17, nWords: 4, nBits: 128, dlType: 0x86dd },
+};
+
+/** OVS's default prefix fields for every table (ofproto.c default_prefix_fields). */
+export const DEFAULT_PREFIX_FIELDS: readonly PrefixField[] = ['nw_dst', 'nw_src'];
+
+const W_DL_TYPE = 5;
+
+/** A rule in the classifier. Fields other than `payload` are read-only for callers. */
+export class ClsRule<T> {
+  /** @internal */ subtable: Subtable<T> | null = null;
+  /** @internal Next rule with the identical match, lower (or equal, older) priority. */
+  next: ClsRule<T> | null = null;
+  /** @internal Next list head in the same hash bucket (different masked key, same hash). */
+  chain: ClsRule<T> | null = null;
+  /** @internal Stage hashes then the full hash. */
+  hashes: Uint32Array = new Uint32Array(0);
+
+  constructor(
+    /** Masked key (FLOW_WORDS words): key & mask. */
+    readonly key: Uint32Array,
+    /** Mask (FLOW_WORDS words). */
+    readonly mask: Uint32Array,
+    readonly priority: number,
+    public addVersion: number,
+    public removeVersion: number,
+    public payload: T,
+  ) {}
+
+  /** True if visible to a lookup made in `version`. */
+  visibleIn(version: number): boolean {
+    return this.addVersion <= version && version < this.removeVersion;
+  }
+
+  /** True if the rule is still in the classifier. */
+  get inClassifier(): boolean {
+    return this.subtable !== null;
+  }
+}
+
+/** @internal One subtable: all rules with one mask. */
+export class Subtable<T> {
+  readonly mask: Uint32Array;
+  /** Words the mask uses, in stage order, and the mask values of those words. */
+  readonly used: Int32Array;
+  readonly vals: Uint32Array;
+  readonly n: number;
+  /** Number of stage indices; stageEnd[i] is the end (exclusive, in `used`) of stage i, i <= nIndices. */
+  readonly nIndices: number;
+  readonly stageEnd: Int32Array;
+  readonly stageId: Int32Array;
+  readonly indices: U32CountMap[];
+  readonly rules = new U32ObjMap<ClsRule<T>>();
+  /** Every rule, in insertion order (OVS rules_list). */
+  readonly list = new Set<ClsRule<T>>();
+  /** Distinct masked keys (list heads). */
+  nHeads = 0;
+  maxPriority = -Infinity;
+  maxCount = 0;
+  /** Prefix length per classifier trie (0: the trie does not apply to this mask). */
+  triePlen: Int32Array;
+  readonly portsMaskLen: number;
+  readonly portsTrie: PrefixTrie | null;
+  readonly maskString: string;
+
+  constructor(mask: Uint32Array, maskString: string, trieDefs: readonly TrieFieldDef[]) {
+    this.mask = mask;
+    this.maskString = maskString;
+    const used: number[] = [];
+    for (const w of STAGE_WORD_ORDER) if (mask[w] !== 0) used.push(w);
+    this.n = used.length;
+    this.used = Int32Array.from(used);
+    this.vals = Uint32Array.from(used.map((w) => mask[w]!));
+    // Non-empty stages in order; the last one is the final (rules) stage, the others get indices.
+    const ends: number[] = [];
+    const ids: number[] = [];
+    for (let j = 0; j < used.length; j++) {
+      const st = WORD_STAGE[used[j]!]!;
+      if (ids.length === 0 || ids[ids.length - 1] !== st) {
+        ids.push(st);
+        ends.push(j + 1);
+      } else {
+        ends[ends.length - 1] = j + 1;
+      }
+    }
+    if (ids.length === 0) {
+      ids.push(0);
+      ends.push(0);
+    }
+    this.nIndices = ids.length - 1;
+    this.stageEnd = Int32Array.from(ends);
+    this.stageId = Int32Array.from(ids);
+    this.indices = [];
+    for (let i = 0; i < this.nIndices; i++) this.indices.push(new U32CountMap());
+    this.triePlen = new Int32Array(trieDefs.length);
+    this.setTries(trieDefs);
+    const pm = mask[W_TP]!;
+    this.portsMaskLen = pm === 0 ? 0 : 32 - ctz32(pm);
+    this.portsTrie = this.portsMaskLen ? new PrefixTrie(32) : null;
+  }
+
+  /** OVS minimask_get_prefix_len for each trie field. */
+  setTries(trieDefs: readonly TrieFieldDef[]): void {
+    this.triePlen = new Int32Array(trieDefs.length);
+    for (let i = 0; i < trieDefs.length; i++) this.triePlen[i] = prefixLen(this.mask, trieDefs[i]!);
+  }
+}
+
+function ctz32(x: number): number {
+  if (x === 0) return 32;
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Length of the CIDR prefix the mask has on a field, 0 if none or not a CIDR mask. */
+function prefixLen(mask: Uint32Array, f: TrieFieldDef): number {
+  let nBits = 0;
+  let ended = false;
+  for (let i = 0; i < f.nWords; i++) {
+    const m = mask[f.word + i]! >>> 0;
+    if (ended) {
+      if (m) return 0;
+    } else {
+      const inv = ~m >>> 0;
+      if (((inv & (inv + 1)) >>> 0) !== 0) return 0; // not contiguous leading ones
+      const tz = ctz32(m);
+      nBits += 32 - tz;
+      if (tz) ended = true;
+    }
+  }
+  return nBits;
+}
+
+interface TrieState {
+  def: TrieFieldDef;
+  trie: PrefixTrie;
+  name: PrefixField;
+}
+
+/**
+ * A classifier over payloads of type `T`. See the module comment for semantics.
+ */
+export class Classifier<T> {
+  private readonly subtablesByMask = new Map<string, Subtable<T>>();
+  /** Subtables in lookup order (OVS pvector: by max priority, stable). */
+  private vec: Subtable<T>[] = [];
+  private vecDirty = false;
+  private deferred = false;
+  private tries: TrieState[] = [];
+  /** Per-lookup trie context (OVS trie_ctx), preallocated. */
+  private trieDone = new Uint8Array(0);
+  private trieMaskbits = new Int32Array(0);
+  private triePlens = new Uint32Array(0);
+  private readonly scratch = new Uint32Array(4);
+  /** Number of rules (visible or not) in the classifier. */
+  nRules = 0;
+
+  constructor(prefixFields: readonly PrefixField[] = DEFAULT_PREFIX_FIELDS) {
+    this.setPrefixFields(prefixFields);
+  }
+
+  /**
+   * Sets the prefix-tracking fields (OVS `classifier_set_prefix_fields`, at most 3, no
+   * duplicates). Rebuilds the tries from the rules present.
+   * @throws Error on an unknown or duplicate field or more than 3.
+   */
+  setPrefixFields(fields: readonly PrefixField[]): void {
+    if (fields.length > 3) throw new Error(`too many prefix fields (${fields.length}, max 3)`);
+    const seen = new Set<string>();
+    for (const f of fields) {
+      if (!(f in TRIE_FIELDS)) throw new Error(`unknown prefix field ${String(f)}`);
+      if (seen.has(f)) throw new Error(`duplicate prefix field ${f}`);
+      seen.add(f);
+    }
+    this.tries = fields.map((name) => ({ name, def: TRIE_FIELDS[name], trie: new PrefixTrie(TRIE_FIELDS[name].nBits) }));
+    this.trieDone = new Uint8Array(this.tries.length);
+    this.trieMaskbits = new Int32Array(this.tries.length);
+    this.triePlens = new Uint32Array(this.tries.length * 4);
+    const defs = this.tries.map((t) => t.def);
+    for (const st of this.subtablesByMask.values()) {
+      st.setTries(defs);
+      for (const r of st.list) {
+        if (!isHead(st, r)) continue;
+        for (let i = 0; i < this.tries.length; i++) {
+          if (st.triePlen[i]) this.tries[i]!.trie.insert(r.key, this.tries[i]!.def.word, st.triePlen[i]!);
+        }
+      }
+    }
+  }
+
+  /** The configured prefix fields. */
+  get prefixFields(): PrefixField[] {
+    return this.tries.map((t) => t.name);
+  }
+
+  /** Number of subtables (distinct masks). */
+  get nSubtables(): number {
+    return this.subtablesByMask.size;
+  }
+
+  /** Batch mutations: subtable order is re-sorted once at `publish()` (OVS classifier_defer). */
+  defer(): void {
+    this.deferred = true;
+  }
+
+  /** Ends a batch started with `defer()` (OVS classifier_publish). */
+  publish(): void {
+    this.deferred = false;
+    this.sortVec();
+  }
+
+  private sortVec(): void {
+    if (!this.vecDirty || this.deferred) return;
+    this.vecDirty = false;
+    // Stable: ties keep their current order, as glibc's qsort (merge sort) does for OVS's pvector.
+    this.vec.sort((a, b) => b.maxPriority - a.maxPriority);
+  }
+
+  private subtableFor(mask: Uint32Array, mb: number, create: boolean): Subtable<T> | undefined {
+    let s = '';
+    for (let i = 0; i < FLOW_WORDS; i++) s += (mask[mb + i]! >>> 0).toString(36) + ',';
+    let st = this.subtablesByMask.get(s);
+    if (!st && create) {
+      const m = new Uint32Array(FLOW_WORDS);
+      for (let i = 0; i < FLOW_WORDS; i++) m[i] = mask[mb + i]!;
+      st = new Subtable<T>(m, s, this.tries.map((t) => t.def));
+      this.subtablesByMask.set(s, st);
+    }
+    return st;
+  }
+
+  /** Stage hashes and full hash of a masked key in subtable `st`. */
+  private ruleHashes(st: Subtable<T>, key: Uint32Array): Uint32Array {
+    const out = new Uint32Array(st.nIndices + 1);
+    let h = 0;
+    let j = 0;
+    for (let i = 0; i <= st.nIndices; i++) {
+      const end = st.stageEnd[i]!;
+      for (; j < end; j++) h = hashAdd(h, key[st.used[j]!]! | 0);
+      out[i] = hashFinish(h, end * 4);
+    }
+    return out;
+  }
+
+  private findEqual(st: Subtable<T>, key: Uint32Array, hash: number): ClsRule<T> | null {
+    let head = st.rules.get(hash) ?? null;
+    while (head) {
+      let eq = true;
+      for (let j = 0; j < st.n; j++) {
+        const w = st.used[j]!;
+        if (head.key[w] !== key[w]) {
+          eq = false;
+          break;
+        }
+      }
+      if (eq) return head;
+      head = head.chain;
+    }
+    return null;
+  }
+
+  /**
+   * Inserts a rule visible from `version` on. `key`/`mask` are copied (the key is masked).
+   * If a rule with the identical match and priority exists and is not scheduled for removal
+   * (removeVersion is VERSION_NOT_REMOVED), it is displaced: taken out of the classifier and
+   * returned in `replaced` (OVS classifier_replace). Otherwise the new rule goes after identical
+   * rules that are being removed, so a version sees at most one of them.
+   */
+  insert(
+    key: Uint32Array, kb: number, mask: Uint32Array, mb: number, priority: number, payload: T, version: number,
+  ): { rule: ClsRule<T>; replaced: ClsRule<T> | null } {
+    const st = this.subtableFor(mask, mb, true)!;
+    const k = new Uint32Array(FLOW_WORDS);
+    for (let i = 0; i < FLOW_WORDS; i++) k[i] = (key[kb + i]! & st.mask[i]!) >>> 0;
+    const rule = new ClsRule<T>(k, st.mask, priority, version, version, payload);
+    rule.hashes = this.ruleHashes(st, k);
+    const hash = rule.hashes[st.nIndices]!;
+    const head = this.findEqual(st, k, hash);
+    let replaced: ClsRule<T> | null = null;
+    rule.subtable = st;
+    if (!head) {
+      for (let i = 0; i < this.tries.length; i++) {
+        if (st.triePlen[i]) this.tries[i]!.trie.insert(k, this.tries[i]!.def.word, st.triePlen[i]!);
+      }
+      if (st.portsTrie) {
+        this.scratch[0] = k[W_TP]!;
+        st.portsTrie.insert(this.scratch, 0, st.portsMaskLen);
+      }
+      for (let i = 0; i < st.nIndices; i++) st.indices[i]!.inc(rule.hashes[i]!);
+      rule.chain = st.rules.get(hash) ?? null;
+      st.rules.set(hash, rule);
+      st.nHeads++;
+    } else {
+      let prev: ClsRule<T> | null = null;
+      let iter: ClsRule<T> | null = head;
+      for (; iter; prev = iter, iter = iter.next) {
+        if (priority > iter.priority || (priority === iter.priority && iter.removeVersion === VERSION_NOT_REMOVED)) break;
+      }
+      if (iter && iter.priority === priority) {
+        // Displace iter.
+        rule.next = iter.next;
+        this.relink(st, hash, prev, iter, rule);
+        iter.subtable = null;
+        iter.next = null;
+        iter.chain = null;
+        st.list.delete(iter);
+        replaced = iter;
+      } else {
+        rule.next = iter;
+        this.relink(st, hash, prev, iter, rule, true);
+      }
+    }
+    rule.removeVersion = VERSION_NOT_REMOVED;
+    st.list.add(rule);
+    if (replaced) return { rule, replaced };
+    this.nRules++;
+    if (st.list.size === 1) {
+      st.maxPriority = priority;
+      st.maxCount = 1;
+      this.vec.push(st);
+      this.vecDirty = true;
+    } else if (priority === st.maxPriority) {
+      st.maxCount++;
+    } else if (priority > st.maxPriority) {
+      st.maxPriority = priority;
+      st.maxCount = 1;
+      this.vecDirty = true;
+    }
+    this.sortVec();
+    return { rule, replaced: null };
+  }
+
+  /**
+   * Puts `rule` where `old` was in the list (after `prev`; `old` may be null for the end). With
+   * `insertBefore`, `old` stays and follows `rule`. Updates the bucket when the head changes.
+   */
+  private relink(
+    st: Subtable<T>, hash: number, prev: ClsRule<T> | null, old: ClsRule<T> | null, rule: ClsRule<T>, insertBefore = false,
+  ): void {
+    if (prev) {
+      prev.next = rule;
+      return;
+    }
+    // rule becomes the head in place of old (old is the current head).
+    const head = old!;
+    rule.chain = head.chain;
+    if (insertBefore) head.chain = null;
+    const first = st.rules.get(hash)!;
+    if (first === head) {
+      st.rules.set(hash, rule);
+    } else {
+      let p = first;
+      while (p.chain !== head) p = p.chain!;
+      p.chain = rule;
+    }
+  }
+
+  /** Makes `rule` invisible to lookups in `version` and later (OVS cls_rule_make_invisible_in_version). */
+  makeInvisible(rule: ClsRule<T>, version: number): void {
+    rule.removeVersion = version;
+  }
+
+  /** Undoes `makeInvisible` (OVS cls_rule_restore_visibility). */
+  restoreVisibility(rule: ClsRule<T>): void {
+    rule.removeVersion = VERSION_NOT_REMOVED;
+  }
+
+  /** Takes `rule` out of the classifier for good (OVS classifier_remove). Returns false if not in it. */
+  remove(rule: ClsRule<T>): boolean {
+    const st = rule.subtable;
+    if (!st) return false;
+    const hash = rule.hashes[st.nIndices]!;
+    const head = this.findEqual(st, rule.key, hash)!;
+    rule.subtable = null;
+    st.list.delete(rule);
+    this.nRules--;
+    let destroyed = false;
+    if (rule !== head) {
+      let prev = head;
+      while (prev.next !== rule) prev = prev.next!;
+      prev.next = rule.next;
+    } else if (rule.next) {
+      const next = rule.next;
+      next.chain = rule.chain;
+      const first = st.rules.get(hash)!;
+      if (first === rule) st.rules.set(hash, next);
+      else {
+        let p = first;
+        while (p.chain !== rule) p = p.chain!;
+        p.chain = next;
+      }
+    } else {
+      if (st.portsTrie) {
+        this.scratch[0] = rule.key[W_TP]!;
+        st.portsTrie.remove(this.scratch, 0, st.portsMaskLen);
+      }
+      for (let i = 0; i < this.tries.length; i++) {
+        if (st.triePlen[i]) this.tries[i]!.trie.remove(rule.key, this.tries[i]!.def.word, st.triePlen[i]!);
+      }
+      for (let i = 0; i < st.nIndices; i++) st.indices[i]!.dec(rule.hashes[i]!);
+      const first = st.rules.get(hash)!;
+      if (first === rule) {
+        if (rule.chain) st.rules.set(hash, rule.chain);
+        else st.rules.delete(hash);
+      } else {
+        let p = first;
+        while (p.chain !== rule) p = p.chain!;
+        p.chain = rule.chain;
+      }
+      st.nHeads--;
+      if (st.list.size === 0) {
+        this.subtablesByMask.delete(st.maskString);
+        const i = this.vec.indexOf(st);
+        // Swap-remove, then re-sort, as OVS pvector_remove does.
+        const last = this.vec.pop()!;
+        if (i < this.vec.length) this.vec[i] = last;
+        this.vecDirty = true;
+        destroyed = true;
+      }
+    }
+    rule.next = null;
+    rule.chain = null;
+    if (!destroyed && st.maxPriority === rule.priority && --st.maxCount === 0) {
+      let max = -Infinity;
+      let count = 0;
+      for (const r of st.list) {
+        if (r.priority > max) {
+          max = r.priority;
+          count = 1;
+        } else if (r.priority === max) count++;
+      }
+      st.maxPriority = max;
+      st.maxCount = count;
+      this.vecDirty = true;
+    }
+    this.sortVec();
+    return true;
+  }
+
+  /**
+   * The highest-priority rule visible in `version` that matches the flow key at `flow[fb..]`, or
+   * null. If `wc` is given, ORs into `wc[wb..]` (a mask, flow key layout) the bits the lookup
+   * consulted (see the module comment). Allocates nothing.
+   */
+  lookup(flow: Uint32Array, fb: number, version: number, wc?: Uint32Array | null, wb = 0): ClsRule<T> | null {
+    let hard: ClsRule<T> | null = null;
+    let hardPri = -Infinity;
+    const nTries = this.tries.length;
+    for (let i = 0; i < nTries; i++) this.trieDone[i] = 0;
+    const vec = this.vec;
+    for (let s = 0; s < vec.length; s++) {
+      const st = vec[s]!;
+      if (st.maxPriority <= hardPri) break;
+      const m = wc ? this.findMatchWc(st, flow, fb, version, wc, wb) : this.findMatchNoWc(st, flow, fb, version);
+      if (m && m.priority > hardPri) {
+        hard = m;
+        hardPri = m.priority;
+      }
+    }
+    return hard;
+  }
+
+  private findMatchNoWc(st: Subtable<T>, flow: Uint32Array, fb: number, version: number): ClsRule<T> | null {
+    let h = 0;
+    const used = st.used;
+    const vals = st.vals;
+    for (let j = 0; j < st.n; j++) h = hashAdd(h, (flow[fb + used[j]!]! & vals[j]!) | 0);
+    return this.findMatch(st, flow, fb, version, hashFinish(h, st.n * 4));
+  }
+
+  private findMatch(st: Subtable<T>, flow: Uint32Array, fb: number, version: number, hash: number): ClsRule<T> | null {
+    let head = st.rules.get(hash);
+    const used = st.used;
+    const vals = st.vals;
+    const n = st.n;
+    while (head) {
+      const key = head.key;
+      let j = 0;
+      for (; j < n; j++) {
+        const w = used[j]!;
+        if (((flow[fb + w]! & vals[j]!) >>> 0) !== key[w]) break;
+      }
+      if (j === n) {
+        for (let r: ClsRule<T> | null = head; r; r = r.next) {
+          if (r.addVersion <= version && version < r.removeVersion) return r;
+        }
+        return null;
+      }
+      head = head.chain ?? undefined;
+    }
+    return null;
+  }
+
+  /** ORs the subtable's mask words used[0 .. end) into wc. */
+  private static fold(st: Subtable<unknown>, end: number, wc: Uint32Array, wb: number): void {
+    const used = st.used;
+    const vals = st.vals;
+    for (let j = 0; j < end; j++) {
+      const w = wb + used[j]!;
+      wc[w] = (wc[w]! | vals[j]!) >>> 0;
+    }
+  }
+
+  /** OVS check_tries for the stage `stage`: true if the subtable can be skipped. */
+  private checkTries(st: Subtable<T>, stage: number, flow: Uint32Array, fb: number, wc: Uint32Array, wb: number): boolean {
+    const tries = this.tries;
+    for (let j = 0; j < tries.length; j++) {
+      const plen = st.triePlen[j]!;
+      if (!plen) continue;
+      const t = tries[j]!;
+      const def = t.def;
+      if (WORD_STAGE[def.word] !== stage) continue;
+      const plens = this.triePlens.subarray(j * 4, j * 4 + 4);
+      if (!this.trieDone[j]) {
+        plens.fill(0);
+        if ((flow[fb + W_DL_TYPE]! & 0xffff) === def.dlType) {
+          this.trieMaskbits[j] = t.trie.lookup(flow, fb + def.word, def.nBits, plens);
+        } else {
+          plens.fill(0xffffffff); // prerequisites not met: no skipping
+          this.trieMaskbits[j] = 0;
+        }
+        this.trieDone[j] = 1;
+      }
+      if (!plensHas(plens, plen)) {
+        const maskbits = this.trieMaskbits[j]!;
+        if (maskbits <= plen) {
+          setPrefixBits(wc, wb + def.word, maskbits);
+          return true;
+        }
+        if (prefixBitsSet(wc, wb + def.word, maskbits)) return true;
+      }
+    }
+    return false;
+  }
+
+  private findMatchWc(
+    st: Subtable<T>, flow: Uint32Array, fb: number, version: number, wc: Uint32Array, wb: number,
+  ): ClsRule<T> | null {
+    const used = st.used;
+    const vals = st.vals;
+    const nTries = this.tries.length;
+    let h = 0;
+    let j = 0;
+    let stagesEnd = 0;
+    let i = 0;
+    for (; i < st.nIndices; i++) {
+      if (nTries && this.checkTries(st, st.stageId[i]!, flow, fb, wc, wb)) {
+        Classifier.fold(st, stagesEnd, wc, wb);
+        return null;
+      }
+      const end = st.stageEnd[i]!;
+      stagesEnd = end;
+      for (; j < end; j++) h = hashAdd(h, (flow[fb + used[j]!]! & vals[j]!) | 0);
+      if (st.indices[i]!.get(hashFinish(h, end * 4)) === 0) {
+        Classifier.fold(st, stagesEnd, wc, wb);
+        return null;
+      }
+    }
+    if (nTries && this.checkTries(st, st.stageId[i]!, flow, fb, wc, wb)) {
+      Classifier.fold(st, stagesEnd, wc, wb);
+      return null;
+    }
+    const n = st.n;
+    for (; j < n; j++) h = hashAdd(h, (flow[fb + used[j]!]! & vals[j]!) | 0);
+    const rule = this.findMatch(st, flow, fb, version, hashFinish(h, n * 4));
+    if (!rule && st.portsTrie) {
+      const pmask = st.mask[W_TP]!;
+      this.scratch[0] = (flow[fb + W_TP]! & pmask) >>> 0;
+      const mbits = st.portsTrie.lookup(this.scratch, 0, 32, null);
+      const pfx = mbits === 0 ? 0 : mbits >= 32 ? 0xffffffff : (0xffffffff << (32 - mbits)) >>> 0;
+      wc[wb + W_TP] = (wc[wb + W_TP]! | (pmask & pfx)) >>> 0;
+      Classifier.fold(st, stagesEnd, wc, wb);
+      return null;
+    }
+    Classifier.fold(st, n, wc, wb);
+    return rule;
+  }
+
+  /**
+   * The rule with exactly this match (key & mask, mask) and priority that is visible in
+   * `version`, or null (OVS classifier_find_rule_exactly).
+   */
+  findExactly(key: Uint32Array, kb: number, mask: Uint32Array, mb: number, priority: number, version: number): ClsRule<T> | null {
+    const st = this.subtableFor(mask, mb, false);
+    if (!st) return null;
+    const k = new Uint32Array(FLOW_WORDS);
+    for (let i = 0; i < FLOW_WORDS; i++) k[i] = (key[kb + i]! & st.mask[i]!) >>> 0;
+    const hashes = this.ruleHashes(st, k);
+    for (let r = this.findEqual(st, k, hashes[st.nIndices]!); r; r = r.next) {
+      if (r.priority === priority && r.visibleIn(version)) return r;
+      if (r.priority < priority) break;
+    }
+    return null;
+  }
+
+  /**
+   * Rules visible in `version` whose match is at least as specific as the criteria (OVS
+   * cls_rule_is_loose_match / CLS_FOR_EACH_TARGET): the rule's mask has every bit of `mask`, and
+   * the rule's key agrees with `key` under `mask`. A catch-all criteria selects every rule.
+   * Allocates the result array.
+   */
+  matchingLoose(key: Uint32Array, kb: number, mask: Uint32Array, mb: number, version: number): ClsRule<T>[] {
+    const out: ClsRule<T>[] = [];
+    for (const st of this.subtablesByMask.values()) {
+      let covers = true;
+      for (let i = 0; i < FLOW_WORDS; i++) {
+        if ((mask[mb + i]! & ~st.mask[i]!) !== 0) {
+          covers = false;
+          break;
+        }
+      }
+      if (!covers) continue;
+      for (const r of st.list) {
+        if (!r.visibleIn(version)) continue;
+        let ok = true;
+        for (let i = 0; i < FLOW_WORDS; i++) {
+          const m = mask[mb + i]!;
+          if (((r.key[i]! ^ key[kb + i]!) & m) !== 0) {
+            ok = false;
+            break;
+          }
+        }
+        if (ok) out.push(r);
+      }
+    }
+    return out;
+  }
+
+  /** Every rule in the classifier (visible or not), subtable by subtable. Allocates. */
+  allRules(): ClsRule<T>[] {
+    const out: ClsRule<T>[] = [];
+    for (const st of this.subtablesByMask.values()) for (const r of st.list) out.push(r);
+    return out;
+  }
+
+  /** Max priorities of the subtables in lookup order (for tests and diagnostics). */
+  subtableOrder(): number[] {
+    return this.vec.map((s) => s.maxPriority);
+  }
+}
+
+function isHead<T>(st: Subtable<T>, r: ClsRule<T>): boolean {
+  for (let h = st.rules.get(r.hashes[st.nIndices]!) ?? null; h; h = h.chain) if (h === r) return true;
+  return false;
+}
+
+/** Sets the first `n` bits (from the most significant bit of word `w`) in wc (OVS mask_set_prefix_bits). */
+function setPrefixBits(wc: Uint32Array, w: number, n: number): void {
+  let i = 0;
+  for (; i < n >>> 5; i++) wc[w + i] = 0xffffffff;
+  if (n & 31) wc[w + i] = (wc[w + i]! | (0xffffffff << (32 - (n & 31)))) >>> 0;
+}
+
+/** True if the first `n` bits from word `w` are all set in wc (OVS mask_prefix_bits_set). */
+function prefixBitsSet(wc: Uint32Array, w: number, n: number): boolean {
+  let i = 0;
+  for (; i < n >>> 5; i++) if (wc[w + i] !== 0xffffffff) return false;
+  if (n & 31) {
+    const m = (0xffffffff << (32 - (n & 31))) >>> 0;
+    if (((wc[w + i]! & m) >>> 0) !== m) return false;
+  }
+  return true;
+}
