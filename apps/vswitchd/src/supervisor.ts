@@ -4,7 +4,7 @@
  *
  * - A worker "dies" when it exits without having been asked to stop: uncaught exception, process.exit()
  *   in the worker (any code, 0 included), terminate() from elsewhere, or no 'ready' within readyTimeoutMs.
- * - A dead worker is restarted in the same slot after restartDelayMs (50 ms), or maxRestartDelayMs (500 ms)
+ * - A dead worker is restarted in the same slot after restartDelayMs (50 ms), or maxRestartDelayMs (200 ms)
  *   when the slot died 3+ times in the last 10 s, so a crash loop costs little CPU and a restart still
  *   happens well within 1 s. The slot's generation increases; the kind's onStart hook runs again once the
  *   new worker is ready, which is where queues/rxqs are handed to it.
@@ -124,7 +124,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.log = options.logger;
     this.restartDelayMs = options.restartDelayMs ?? 50;
-    this.maxRestartDelayMs = options.maxRestartDelayMs ?? 500;
+    this.maxRestartDelayMs = options.maxRestartDelayMs ?? 200;
   }
 
   /** Defines or replaces a kind. Replacing takes effect for workers started afterwards. */

@@ -78,6 +78,8 @@ describe('vswitchd/Supervisor with real worker threads', function () {
     for (let i = 1; i <= 4; i++) {
       sup.crash('handler', 0, 'throw');
       await until(() => sup.snapshot('handler').threads[0]!.generation === i && sup.snapshot('handler').alive === 1, 5000, `restart ${i}`);
+      // Crash-loop backoff still restarts within 1 s.
+      expect(sup.snapshot('handler').threads[0]!.lastDowntimeMs, `restart ${i}`).to.be.below(1000);
     }
     expect(sup.restarts('handler')).to.equal(4);
   });
