@@ -120,7 +120,7 @@ function setIp6(g: Gen, w: number, a: [number, number, number, number, number | 
   for (let i = 0; i < 4; i++) {
     const mi = typeof m === 'number' ? (m >= 32 * (i + 1) ? 0xffffffff : m <= 32 * i ? 0 : (0xffffffff << (32 * (i + 1) - m)) >>> 0) : m[i]!;
     g.mask[w + i] = mi;
-    g.key[w + i] = (a[i]! & mi) >>> 0;
+    g.key[w + i] = ((a[i] as number) & mi) >>> 0;
   }
 }
 
