@@ -42,7 +42,6 @@
  *
  * Never throws on packet or action bytes; failures are counted and reported in the return value.
  */
-import { recalcCsum16, recalcCsum32, recalcCsum128 } from './csum.js';
 import {
   ODP_ACTIONS_HDR,
   ODP_KEY_ETH,
@@ -61,7 +60,7 @@ import {
   OA_LEN,
   USERSPACE_F_USERDATA,
 } from './encoding.js';
-import { extractFlow, FLOW_WORDS } from '@tsvs/packet';
+import { extractFlow, FLOW_WORDS, recalcCsum16, recalcCsum128 } from '@tsvs/packet';
 
 /** Offset is absent (OVS: UINT16_MAX). */
 export const OFS_NONE = -1;
@@ -169,12 +168,6 @@ function wr16(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 8;
   b[o + 1] = v;
 }
-function wr32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
-}
 
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
@@ -235,7 +228,7 @@ export class OdpExecutor {
           this.emitOverflows++;
           return emitted ? EXEC_KEEP | EXEC_FAILED : EXEC_FAILED;
         }
-        out.port[i] = rd32(a, q + 2);
+        out.port[i] = (a[q + 2]! << 24) | (a[q + 3]! << 16) | (a[q + 4]! << 8) | a[q + 5]!;
         out.buf[i] = pkt[pbase + PKT_BUF]!;
         out.off[i] = pkt[pbase + PKT_OFF]!;
         out.len[i] = pkt[pbase + PKT_LEN]!;
@@ -398,16 +391,23 @@ export class OdpExecutor {
     }
   }
 
-  /** odp_set_ipv4 / packet_set_ipv4. */
+  /**
+   * odp_set_ipv4 / packet_set_ipv4. Addresses are handled as two 16-bit halves: a 32-bit value
+   * passed to a function that is not inlined would be boxed (allocated) by V8.
+   */
   private setIpv4(a: Uint8Array, v: number, m: number, pkt: Int32Array, pbase: number): void {
     const b = this.bytes;
     const nh = pkt[pbase + PKT_OFF]! + pkt[pbase + PKT_L3]!;
     for (let w = 0; w < 8; w += 4) {
-      const mask = m < 0 ? 0xffffffff : rd32(a, m + w);
-      if (mask === 0) continue;
-      const old = rd32(b, nh + 12 + w);
-      const nw = (rd32(a, v + w) | (old & ~mask)) >>> 0;
-      if (nw !== old) this.setIpv4Addr(pkt, pbase, nh, nh + 12 + w, old, nw);
+      const mHi = m < 0 ? 0xffff : rd16(a, m + w);
+      const mLo = m < 0 ? 0xffff : rd16(a, m + w + 2);
+      if ((mHi | mLo) === 0) continue;
+      const field = nh + 12 + w;
+      const oHi = rd16(b, field);
+      const oLo = rd16(b, field + 2);
+      const nHi = (rd16(a, v + w) | (oHi & ~mHi)) & 0xffff;
+      const nLo = (rd16(a, v + w + 2) | (oLo & ~mLo)) & 0xffff;
+      if (nHi !== oHi || nLo !== oLo) this.setIpv4Addr(pkt, pbase, nh, field, nHi, nLo);
     }
     const mtos = m < 0 ? 0xff : a[m + 9]!;
     if (mtos !== 0) {
@@ -429,9 +429,14 @@ export class OdpExecutor {
     }
   }
 
-  /** packet_set_ipv4_addr: L4 checksum (pseudo-header) then IP header checksum, then the address. */
-  private setIpv4Addr(pkt: Int32Array, pbase: number, nh: number, field: number, old: number, nw: number): void {
+  /**
+   * packet_set_ipv4_addr: the L4 checksum (pseudo-header) then the IP header checksum, then the
+   * address at `field` becomes nHi:nLo. Same arithmetic as OVS's recalc_csum32 (two 16-bit steps).
+   */
+  private setIpv4Addr(pkt: Int32Array, pbase: number, nh: number, field: number, nHi: number, nLo: number): void {
     const b = this.bytes;
+    const oHi = rd16(b, field);
+    const oLo = rd16(b, field + 2);
     const proto = b[nh + 9]!;
     const later = (rd16(b, nh + 6) & 0x1fff) !== 0;
     if (!later) {
@@ -439,17 +444,18 @@ export class OdpExecutor {
       const l4size = pkt[pbase + PKT_L3]! + rd16(b, nh + 2) - l4;
       const th = pkt[pbase + PKT_OFF]! + l4;
       if (proto === IPPROTO_TCP && l4size >= 20) {
-        wr16(b, th + 16, recalcCsum32(rd16(b, th + 16), old, nw));
+        wr16(b, th + 16, recalcCsum16(recalcCsum16(rd16(b, th + 16), oHi, nHi), oLo, nLo));
       } else if (proto === IPPROTO_UDP && l4size >= 8) {
         const c = rd16(b, th + 6);
         if (c !== 0) {
-          const n = recalcCsum32(c, old, nw);
+          const n = recalcCsum16(recalcCsum16(c, oHi, nHi), oLo, nLo);
           wr16(b, th + 6, n === 0 ? 0xffff : n);
         }
       }
     }
-    wr16(b, nh + 10, recalcCsum32(rd16(b, nh + 10), old, nw));
-    wr32(b, field, nw);
+    wr16(b, nh + 10, recalcCsum16(recalcCsum16(rd16(b, nh + 10), oHi, nHi), oLo, nLo));
+    wr16(b, field, nHi);
+    wr16(b, field + 2, nLo);
   }
 
   /**
@@ -506,14 +512,20 @@ export class OdpExecutor {
       if (recalc && (w === 0 || !this.v6rh)) this.updateCsum128(pkt, pbase, nh, nh + 8 + w);
       for (let i = 0; i < 16; i++) b[nh + 8 + w + i] = s[i]!;
     }
-    const word = rd32(b, nh);
-    const oldTc = (word >>> 20) & 0xff;
-    const oldFl = word & 0xfffff;
+    // Version/traffic class/flow label word, byte by byte (no 32-bit values: see setIpv4).
+    const b0 = b[nh]!;
+    const b1 = b[nh + 1]!;
+    const oldTc = ((b0 & 0x0f) << 4) | (b1 >> 4);
+    const oldFl = ((b1 & 0x0f) << 16) | (b[nh + 2]! << 8) | b[nh + 3]!;
     const mtc = m < 0 ? 0xff : a[m + 37]!;
-    const mfl = m < 0 ? 0xffffffff : rd32(a, m + 32);
+    const mfl = m < 0 ? 0xfffff : ((a[m + 33]! & 0x0f) << 16) | (a[m + 34]! << 8) | a[m + 35]!;
+    const vfl = ((a[v + 33]! & 0x0f) << 16) | (a[v + 34]! << 8) | a[v + 35]!;
     const tc = (a[v + 37]! | (oldTc & ~mtc)) & 0xff;
-    const fl = (rd32(a, v + 32) | (oldFl & ~mfl)) & 0xfffff;
-    wr32(b, nh, ((word & 0xf0000000) | (tc << 20) | fl) >>> 0);
+    const fl = (vfl | (oldFl & ~mfl)) & 0xfffff;
+    b[nh] = (b0 & 0xf0) | (tc >> 4);
+    b[nh + 1] = ((tc & 0x0f) << 4) | (fl >> 16);
+    b[nh + 2] = (fl >> 8) & 0xff;
+    b[nh + 3] = fl & 0xff;
     const mhl = m < 0 ? 0xff : a[m + 38]!;
     b[nh + 7] = (a[v + 38]! | (b[nh + 7]! & ~mhl)) & 0xff;
   }
