@@ -109,6 +109,8 @@ export class Subtable<T> {
   maxCount = 0;
   /** Prefix length per classifier trie (0: the trie does not apply to this mask). */
   triePlen: Int32Array;
+  /** Bit s set: some trie applies to a field of stage s (so check_tries has work there). */
+  trieStages = 0;
   readonly portsMaskLen: number;
   readonly portsTrie: PrefixTrie | null;
   readonly maskString: string;
@@ -149,10 +151,14 @@ export class Subtable<T> {
     this.portsTrie = this.portsMaskLen ? new PrefixTrie(32) : null;
   }
 
-  /** OVS minimask_get_prefix_len for each trie field. */
+  /** OVS minimask_get_prefix_len for each trie field; `trieStages` marks the stages to check. */
   setTries(trieDefs: readonly TrieFieldDef[]): void {
     this.triePlen = new Int32Array(trieDefs.length);
-    for (let i = 0; i < trieDefs.length; i++) this.triePlen[i] = prefixLen(this.mask, trieDefs[i]!);
+    this.trieStages = 0;
+    for (let i = 0; i < trieDefs.length; i++) {
+      this.triePlen[i] = prefixLen(this.mask, trieDefs[i]!);
+      if (this.triePlen[i]) this.trieStages |= 1 << WORD_STAGE[trieDefs[i]!.word]!;
+    }
   }
 }
 
@@ -559,18 +565,20 @@ export class Classifier<T> {
       const t = tries[j]!;
       const def = t.def;
       if (WORD_STAGE[def.word] !== stage) continue;
-      const plens = this.triePlens.subarray(j * 4, j * 4 + 4);
+      const plens = this.triePlens;
+      const pb = j * 4;
       if (!this.trieDone[j]) {
-        plens.fill(0);
         if ((flow[fb + W_DL_TYPE]! & 0xffff) === def.dlType) {
-          this.trieMaskbits[j] = t.trie.lookup(flow, fb + def.word, def.nBits, plens);
+          plens[pb] = plens[pb + 1] = plens[pb + 2] = plens[pb + 3] = 0;
+          this.trieMaskbits[j] = t.trie.lookup(flow, fb + def.word, def.nBits, plens, pb);
         } else {
-          plens.fill(0xffffffff); // prerequisites not met: no skipping
+          // Prerequisites not met: no skipping.
+          plens[pb] = plens[pb + 1] = plens[pb + 2] = plens[pb + 3] = 0xffffffff;
           this.trieMaskbits[j] = 0;
         }
         this.trieDone[j] = 1;
       }
-      if (!plensHas(plens, plen)) {
+      if (!plensHas(plens, plen, pb)) {
         const maskbits = this.trieMaskbits[j]!;
         if (maskbits <= plen) {
           setPrefixBits(wc, wb + def.word, maskbits);
@@ -587,13 +595,12 @@ export class Classifier<T> {
   ): ClsRule<T> | null {
     const used = st.used;
     const vals = st.vals;
-    const nTries = this.tries.length;
     let h = 0;
     let j = 0;
     let stagesEnd = 0;
     let i = 0;
     for (; i < st.nIndices; i++) {
-      if (nTries && this.checkTries(st, st.stageId[i]!, flow, fb, wc, wb)) {
+      if ((st.trieStages >>> st.stageId[i]!) & 1 && this.checkTries(st, st.stageId[i]!, flow, fb, wc, wb)) {
         Classifier.fold(st, stagesEnd, wc, wb);
         return null;
       }
@@ -605,7 +612,7 @@ export class Classifier<T> {
         return null;
       }
     }
-    if (nTries && this.checkTries(st, st.stageId[i]!, flow, fb, wc, wb)) {
+    if ((st.trieStages >>> st.stageId[i]!) & 1 && this.checkTries(st, st.stageId[i]!, flow, fb, wc, wb)) {
       Classifier.fold(st, stagesEnd, wc, wb);
       return null;
     }

@@ -126,14 +126,15 @@ export class PrefixTrie {
    * megaflow must match to rule out all other stored prefixes (0..nBits). `plens` must be cleared
    * by the caller. Allocates nothing.
    */
-  lookup(value: ArrayLike<number>, base: number, nBits: number, plens: Uint32Array | null): number {
+  lookup(value: ArrayLike<number>, base: number, nBits: number, plens: Uint32Array | null, plensBase = 0): number {
     if (this.nSub[0] === 0) return 0;
     let node = 0;
     let d = 0;
     for (;;) {
       if (d > 0 && this.nRules[node]! > 0 && plens) {
         const i = d - 1;
-        plens[i >>> 5] = (plens[i >>> 5]! | (1 << (i & 31))) >>> 0;
+        const w = plensBase + (i >>> 5);
+        plens[w] = (plens[w]! | (1 << (i & 31))) >>> 0;
       }
       if (d >= nBits) return nBits;
       const bit = (value[base + (d >>> 5)]! >>> (31 - (d & 31))) & 1;
@@ -148,8 +149,8 @@ export class PrefixTrie {
   }
 }
 
-/** Tests bit (plen - 1) of a `plens` bitset filled by `PrefixTrie.lookup`. */
-export function plensHas(plens: Uint32Array, plen: number): boolean {
+/** Tests bit (plen - 1) of a `plens` bitset (at `plens[base..]`) filled by `PrefixTrie.lookup`. */
+export function plensHas(plens: Uint32Array, plen: number, base = 0): boolean {
   const i = plen - 1;
-  return ((plens[i >>> 5]! >>> (i & 31)) & 1) === 1;
+  return ((plens[base + (i >>> 5)]! >>> (i & 31)) & 1) === 1;
 }
