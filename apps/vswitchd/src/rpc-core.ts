@@ -3,11 +3,11 @@
  */
 import { RpcError, RpcErrorCode, THREAD_KINDS, TUNABLE_NAMES, coreParamSchemas } from '@tsvs/control';
 import { ConfigError } from './config/parse.js';
-import type { Daemon } from './daemon.js';
+import { VERSION, type Daemon } from './daemon.js';
 
 export function registerCoreMethods(d: Daemon): void {
   const rpc = d.rpc;
-  rpc.register('ping', coreParamSchemas.ping, () => ({ pid: process.pid, version: d.show().version }), 'liveness probe');
+  rpc.register('ping', coreParamSchemas.ping, () => ({ pid: process.pid, version: VERSION }), 'liveness probe');
   rpc.register('show', coreParamSchemas.show, () => d.show(), 'bridge, ports, threads, tunables, pid, uptime');
   rpc.register(
     'stop',
