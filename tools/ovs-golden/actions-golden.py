@@ -344,7 +344,7 @@ def main():
             'input': frame.hex(),
             'dump_flows_actions': dump_actions[0] if len(dump_actions) == 1 else dump_actions,
             'trace_actions': trace_actions[0] if len(trace_actions) == 1 else trace_actions,
-            'outputs': outputs,
+            'outputs': {k: outputs[k] for k in sorted(outputs, key=int)},
         }
         if note:
             c['note'] = note
