@@ -1,0 +1,730 @@
+/**
+ * The PMD loop (OVS lib/dpif-netdev.c pmd_thread_main, dp_netdev_process_rxq_port,
+ * dp_netdev_input__, emc_processing + fast_path_processing, packet_batch_per_flow), run by each
+ * PMD worker thread (pmd-worker.ts). It is a class, not the worker itself, so that it can also be
+ * stepped in one thread (benchmarks' heap checks).
+ *
+ * One iteration:
+ *   1. if the control word changed: apply control messages (ports, rxqs, config, quit);
+ *   2. for each rxq of the poll list: rx burst of up to 32 buffer ids → per packet: flow key
+ *      extracted in place into the key batch (32 x FLOW_WORDS words) with the header offsets
+ *      into the packet register → lookup (EMC, then dpcls; FlowTablePmd) → packets grouped per
+ *      flow in arrival order (packet_batch_per_flow: flow stats once per batch, actions read once
+ *      per batch) → misses queued as upcalls on the in_port's queue (dropped and counted when
+ *      full) → each flow's actions run on its packets (OdpExecutor) → outputs batched per port →
+ *      every port's tx batch flushed (netdev send on txq = pmdId);
+ *   3. the quiescent point of the flow table (QSBR); when the shared clock ticked (dp-clock.ts,
+ *      1 ms): the accounting window closes (idle/busy ns, rxq ns) and due housekeeping runs
+ *      (dpcls re-rank every second, 5 s usage intervals);
+ *   4. after `idleSpinUs` of empty polls: go offline in the flow table, announce sleep on the
+ *      doorbell, re-check every rxq (`rxqWaitHint`) and the control word, sleep until a producer
+ *      rings (memory port inject, a control message) or the nearest wait hint / `maxSleepMs`.
+ *
+ * Allocation: none per packet, per burst or per tick. Every array is preallocated; the loop never
+ * calls a clock (Node's clocks allocate) except when going to sleep, waking up and handling
+ * control messages; objects are created only by control messages. Time-valued numbers are written
+ * straight into typed arrays rather than passed to methods (a call that is not inlined boxes a
+ * double argument).
+ *
+ * Ownership of packet buffers: a received buffer is owned by the PMD until it is sent (netdev
+ * `send` takes it), queued as an upcall (the reader takes it) or freed (dropped). A buffer that
+ * must leave on several ports is copied for all but the last.
+ */
+import * as v8 from 'node:v8';
+import { EXTRACT_OK, FLOW_WORDS, W_TCP_FLAGS, extractFlow } from '@tsvs/packet';
+import { CounterSet, DoorbellBank, META_WORDS, M_IN_PORT, M_LEN, M_OFF, PacketPool } from '@tsvs/shm';
+import { attachNetdev } from '@tsvs/netdev';
+import type { Netdev } from '@tsvs/netdev';
+import { FlowTable, FlowTablePmd, LOOKUP_EMC, LOOKUP_MEGAFLOW } from '../flow-table/index.js';
+import {
+  EXEC_FAILED, EXEC_KEEP, OdpExecutor, OdpOutputBatch, PKT_BUF, PKT_L2_5, PKT_LEN, PKT_OFF, PKT_WORDS,
+} from '../actions/execute.js';
+import type { OdpBufferPool, OdpUpcallSink } from '../actions/execute.js';
+import { MAX_ODP_PORTS } from '../dpif.js';
+import { UpcallArea } from '../upcall/upcall-area.js';
+import { UpcallQueue, UpcallProducer } from '../upcall/upcall-queue.js';
+import type { PmdInit, PmdLookupMode, PmdReply, PmdRequest } from './pmd-messages.js';
+import {
+  PMD_CYCLES_ITER_BUSY, PMD_CYCLES_ITER_IDLE, PMD_CYCLES_SLEEP, PMD_ITERATIONS, PMD_N_STATS, PMD_SLEEP_ITER,
+  PMD_STAT_ACTION_LOST, PMD_STAT_ACTION_UPCALL, PMD_STAT_EXACT_HIT, PMD_STAT_LOST, PMD_STAT_MALFORMED,
+  PMD_STAT_MASKED_HIT, PMD_STAT_MASKED_LOOKUP, PMD_STAT_MISS, PMD_STAT_RECV, PMD_STAT_SENT_BATCHES,
+  PMD_STAT_SENT_PKTS, PMD_STAT_TX_DROPPED,
+} from './pmd-stats.js';
+import { PMD_INTERVAL_MS, SCHED_CUR, SCHED_P_BUSY, SCHED_SLOT, SchedStats } from './sched-stats.js';
+import { CLK_AWAKE, CLK_NOW_F64 } from './dp-clock.js';
+
+/** NETDEV_MAX_BURST: packets per rx burst and per tx batch. */
+export const NETDEV_MAX_BURST = 32;
+/** Most rxqs one PMD polls. */
+export const PMD_MAX_POLL = 256;
+/** Output entries one packet's actions may produce. */
+const MAX_OUTPUTS_PER_PACKET = 64;
+/** How often the loop does housekeeping (dpcls re-rank, interval rotation), ms. */
+const HOUSEKEEPING_MS = 10;
+
+/** How a PmdLoop talks to its controller. */
+export interface PmdIo {
+  /** The next pending control message, or undefined. */
+  receive(): PmdRequest | undefined;
+  /** Sends a reply to the controller. */
+  reply(r: PmdReply): void;
+  /** GCs seen by this thread so far (for probes). */
+  gcCount(): number;
+}
+
+/** Why `run` returned. */
+export type PmdRunResult = 'quit' | 'yield';
+
+/** The shm packet pool seen through the executor's buffer interface. */
+class PoolAdapter implements OdpBufferPool {
+  readonly bytes: Uint8Array;
+  readonly bufferSize: number;
+  constructor(private readonly pool: PacketPool) {
+    this.bytes = pool.data;
+    this.bufferSize = pool.stride;
+  }
+  alloc(): number {
+    return this.pool.alloc();
+  }
+  start(buf: number): number {
+    return buf * this.bufferSize;
+  }
+}
+
+export class PmdLoop implements OdpUpcallSink {
+  readonly pmdId: number;
+  readonly table: FlowTable;
+  readonly ftp: FlowTablePmd;
+  readonly pool: PacketPool;
+  private readonly io: PmdIo;
+  private readonly bank: DoorbellBank;
+  private readonly bellSlot: number;
+  private readonly ctl: Int32Array;
+  private ctlSeen = 0;
+  private readonly cnt: Float64Array;
+  private readonly cb: number;
+  private readonly sched: SchedStats;
+  private readonly schedPmdBase: number;
+  private readonly area: UpcallArea;
+  private readonly exec: OdpExecutor;
+  private readonly out = new OdpOutputBatch(MAX_OUTPUTS_PER_PACKET);
+  private readonly timeOrigin = performance.timeOrigin;
+  private idleSpinUs: number;
+  private maxSleepMs: number;
+  private pendingProbe = -1;
+  private closed = false;
+  private lookupMode: PmdLookupMode = 'table';
+  /** The 'map' baseline's cache: packed key → flow entry. */
+  private readonly baselineMap = new Map<string, number>();
+
+  // Ports, indexed by odp port number.
+  private readonly portNetdev: Array<Netdev | null> = new Array<Netdev | null>(MAX_ODP_PORTS).fill(null);
+  private readonly portUpcall: Array<UpcallProducer | null> = new Array<UpcallProducer | null>(MAX_ODP_PORTS).fill(null);
+  private readonly txIds: Array<Uint32Array | null> = new Array<Uint32Array | null>(MAX_ODP_PORTS).fill(null);
+  private readonly txCount = new Int32Array(MAX_ODP_PORTS);
+  private readonly txDirty = new Uint8Array(MAX_ODP_PORTS);
+  private readonly dirtyList = new Int32Array(MAX_ODP_PORTS);
+  private nDirty = 0;
+  private nPorts = 0;
+
+  // Poll list.
+  private readonly pollNetdev: Netdev[] = [];
+  private readonly pollPort = new Int32Array(PMD_MAX_POLL);
+  private readonly pollRxq = new Int32Array(PMD_MAX_POLL);
+  private readonly pollSched = new Int32Array(PMD_MAX_POLL);
+  private nPoll = 0;
+
+  // Burst state.
+  private readonly rxIds = new Uint32Array(NETDEV_MAX_BURST);
+  private readonly keys = new Uint32Array(NETDEV_MAX_BURST * FLOW_WORDS);
+  private readonly pkt = new Int32Array(NETDEV_MAX_BURST * PKT_WORDS);
+  private readonly pktNext = new Int32Array(NETDEV_MAX_BURST);
+  private readonly missIds = new Uint32Array(NETDEV_MAX_BURST);
+  private readonly missPkt = new Int32Array(NETDEV_MAX_BURST);
+  private readonly bFlow = new Int32Array(NETDEV_MAX_BURST);
+  private readonly bFirst = new Int32Array(NETDEV_MAX_BURST);
+  private readonly bLast = new Int32Array(NETDEV_MAX_BURST);
+  private readonly bCount = new Int32Array(NETDEV_MAX_BURST);
+  private readonly bBytes = new Int32Array(NETDEV_MAX_BURST);
+  private readonly bFlags = new Int32Array(NETDEV_MAX_BURST);
+  /** Per flow entry: the burst number in which it got a batch, and that batch's index. */
+  private readonly entryBurst: Int32Array;
+  private readonly entryBatch: Int32Array;
+  private burst = 0;
+  // Packet being executed (for ACTION upcalls).
+  private curPkt = 0;
+  private curInPort = 0;
+  // Time (datapath clock ms; see dp-clock.ts). `nowMs` = max(shared clock, last real read).
+  private readonly clk: Float64Array;
+  private readonly clkI32: Int32Array;
+  private nowMs = 0;
+  private lastTick = 0;
+  private nextHousekeeping = 0;
+  private intervalEnd = 0;
+  // Accounting window: iterations since `winStart` (ms), split into busy/idle ns when it closes.
+  private winStart = 0;
+  private winBusyIters = 0;
+  private winIdleIters = 0;
+  private winPackets = 0;
+  private readonly winRxqPkts = new Int32Array(PMD_MAX_POLL);
+  /** Estimated ns of one idle iteration (learned from all-idle windows). */
+  private idleIterNs = 100;
+  /** Consecutive empty iterations before sleeping (idleSpinUs / idleIterNs). */
+  private spinIters = 200;
+
+  constructor(init: PmdInit, io: PmdIo) {
+    this.pmdId = init.pmdId;
+    this.io = io;
+    this.pool = PacketPool.attach(init.pool);
+    this.table = FlowTable.attach(init.flowTable);
+    this.ftp = this.table.openPmd(init.pmdId);
+    this.bank = DoorbellBank.attach(init.bank);
+    this.bellSlot = init.bellSlot;
+    this.ctl = new Int32Array(init.ctl);
+    const cs = CounterSet.attach(init.counters);
+    this.cnt = cs.f64;
+    this.cb = cs.block(init.pmdId).base;
+    this.cnt.fill(0, this.cb, this.cb + PMD_N_STATS);
+    this.sched = new SchedStats(init.sched, init.maxRxqs);
+    this.schedPmdBase = this.sched.pmdBase(init.pmdId);
+    this.area = UpcallArea.attach(init.upcallArea);
+    this.exec = new OdpExecutor(new PoolAdapter(this.pool), this);
+    this.idleSpinUs = init.idleSpinUs;
+    this.clk = new Float64Array(init.clock);
+    this.clkI32 = new Int32Array(init.clock);
+    this.maxSleepMs = init.maxSleepMs;
+    this.entryBurst = new Int32Array(this.table.capacity);
+    this.entryBatch = new Int32Array(this.table.capacity);
+    this.nowMs = this.timeOrigin + performance.now();
+    this.sched.pmdStart(this.pmdId, this.nowMs);
+    this.intervalEnd = this.nowMs + PMD_INTERVAL_MS;
+    this.nextHousekeeping = this.nowMs + HOUSEKEEPING_MS;
+    this.winStart = this.nowMs;
+    this.respin();
+  }
+
+  /**
+   * Runs the loop until a `quit` request ('quit') or a request that needs the event loop
+   * ('yield': call `afterYield` from a later macrotask, then `run` again).
+   */
+  run(): PmdRunResult {
+    const cnt = this.cnt, cb = this.cb, ctl = this.ctl, clk = this.clk;
+    this.wake();
+    let emptyRun = 0;
+    for (;;) {
+      if (Atomics.load(ctl, 0) !== this.ctlSeen) {
+        this.closeWindowReal();
+        const r = this.control();
+        if (r !== null) {
+          this.asleep();
+          return r;
+        }
+        this.winStart = this.nowMs;
+      }
+      let rx = 0;
+      for (let p = 0; p < this.nPoll; p++) rx += this.pollOnce(p);
+      if (rx > 0) {
+        this.winBusyIters++;
+        this.winPackets += rx;
+        emptyRun = 0;
+      } else {
+        this.winIdleIters++;
+        emptyRun++;
+      }
+      cnt[cb + PMD_ITERATIONS]++;
+      this.ftp.quiesce();
+      const c = clk[CLK_NOW_F64]!;
+      if (c !== this.lastTick) this.tick(c);
+      if (emptyRun >= this.spinIters) {
+        this.sleep();
+        emptyRun = 0;
+      }
+    }
+  }
+
+  /** After a 'yield': finishes the request that needed the event loop (a probe reply). */
+  afterYield(): void {
+    if (this.pendingProbe >= 0) {
+      const seq = this.pendingProbe;
+      this.pendingProbe = -1;
+      this.io.reply({
+        seq,
+        probe: {
+          usedHeap: v8.getHeapStatistics().used_heap_size, gcCount: this.io.gcCount(),
+          rxqs: this.nPoll, ports: this.nPorts,
+        },
+      });
+    }
+  }
+
+  // ---- the fast path ----
+
+  /** Polls rxq `p` of the poll list once; processes and transmits what came. Returns packets received. */
+  private pollOnce(p: number): number {
+    const n = this.pollNetdev[p]!.rxqRecv(this.pollRxq[p]!, this.rxIds, NETDEV_MAX_BURST);
+    if (n === 0) return 0;
+    this.processBurst(n, this.pollPort[p]!);
+    this.flushTx();
+    this.winRxqPkts[p]! += n;
+    return n;
+  }
+
+  /**
+   * dp_netdev_input__ for `n` packets in `rxIds` received on `inPort`. Split in two methods so
+   * that each stays small enough for TurboFan to inline its callees (a call that is not inlined
+   * boxes every non-Smi number it passes: an allocation).
+   */
+  private processBurst(n: number, inPort: number): void {
+    const nb = this.classify(n, inPort);
+    if (nb > 0) this.executeBatches(nb, inPort);
+  }
+
+  /**
+   * Extract, look up, group per flow (emc_processing + fast_path_processing +
+   * dp_netdev_queue_batches); queues the misses. Returns the number of flow batches.
+   */
+  private classify(n: number, inPort: number): number {
+    const pool = this.pool, data = pool.data, meta = pool.meta, stride = pool.stride;
+    const keys = this.keys, pkt = this.pkt, ftp = this.ftp, rxIds = this.rxIds;
+    const pktNext = this.pktNext, entryBurst = this.entryBurst, entryBatch = this.entryBatch;
+    const bFlow = this.bFlow, bFirst = this.bFirst, bLast = this.bLast, bCount = this.bCount;
+    const bBytes = this.bBytes, bFlags = this.bFlags;
+    let burst = this.burst + 1;
+    if (burst > 0x3fffffff) {
+      entryBurst.fill(0);
+      burst = 1;
+    }
+    this.burst = burst;
+    let nb = 0, nMiss = 0, emc = 0, masked = 0, lookups = 0, malformed = 0;
+    for (let i = 0; i < n; i++) {
+      const id = rxIds[i]!;
+      const m = id * META_WORDS;
+      const off = id * stride + meta[m + M_OFF]!;
+      const len = meta[m + M_LEN]!;
+      const pb = i * PKT_WORDS;
+      pkt[pb + PKT_BUF] = id;
+      pkt[pb + PKT_OFF] = off;
+      pkt[pb + PKT_LEN] = len;
+      const kb = i * FLOW_WORDS;
+      if (extractFlow(data, off, len, inPort, keys, kb, pkt, pb + PKT_L2_5) !== EXTRACT_OK) {
+        pool.free(id);
+        malformed++;
+        continue;
+      }
+      const e = this.lookupMode === 'table' ? ftp.lookup(keys, kb) : this.baselineLookup(keys, kb);
+      if (e < 0) {
+        this.missIds[nMiss] = id;
+        this.missPkt[nMiss] = i;
+        nMiss++;
+        continue;
+      }
+      if (ftp.lastPath === LOOKUP_EMC) emc++;
+      else {
+        masked++;
+        lookups += ftp.lastSubtables;
+      }
+      let b: number;
+      if (entryBurst[e] === burst) {
+        b = entryBatch[e]!;
+        pktNext[bLast[b]!] = i;
+      } else {
+        b = nb++;
+        entryBurst[e] = burst;
+        entryBatch[e] = b;
+        bFlow[b] = e;
+        bFirst[b] = i;
+        bCount[b] = 0;
+        bBytes[b] = 0;
+        bFlags[b] = 0;
+      }
+      bLast[b] = i;
+      pktNext[i] = -1;
+      bCount[b]!++;
+      bBytes[b]! += len;
+      bFlags[b]! |= keys[kb + W_TCP_FLAGS]! & 0xfff;
+    }
+    const cnt = this.cnt, cb = this.cb;
+    cnt[cb + PMD_STAT_RECV] += n;
+    cnt[cb + PMD_STAT_EXACT_HIT] += emc;
+    cnt[cb + PMD_STAT_MASKED_HIT] += masked;
+    cnt[cb + PMD_STAT_MASKED_LOOKUP] += lookups;
+    if (malformed > 0) cnt[cb + PMD_STAT_MALFORMED] += malformed;
+    if (nMiss > 0) this.upcallMisses(nMiss, inPort);
+    return nb;
+  }
+
+  /** packet_batch_per_flow_execute for each batch: stats once per flow, actions read once per flow. */
+  private executeBatches(nb: number, inPort: number): void {
+    const table = this.table, tbytes = table.bytes, exec = this.exec, out = this.out, pool = this.pool;
+    const pkt = this.pkt, pktNext = this.pktNext, bFlow = this.bFlow, bFirst = this.bFirst;
+    const nowMs = this.nowMs;
+    this.curInPort = inPort;
+    for (let b = 0; b < nb; b++) {
+      const e = bFlow[b]!;
+      table.statsAdd(e, this.pmdId, this.bCount[b]!, this.bBytes[b]!, this.bFlags[b]!, nowMs);
+      const aoff = table.actionsOffset(table.flowActions(e));
+      for (let i = bFirst[b]!; i >= 0; i = pktNext[i]!) {
+        const pb = i * PKT_WORDS;
+        this.curPkt = i;
+        const r = exec.execute(tbytes, aoff, pkt, pb, out);
+        if (out.count > 0) this.emitOutputs();
+        if ((r & EXEC_KEEP) === 0) pool.free(pkt[pb + PKT_BUF]!);
+        if ((r & EXEC_FAILED) !== 0) this.cnt[this.cb + PMD_STAT_TX_DROPPED]++;
+      }
+    }
+  }
+
+  /**
+   * The 'map' benchmark baseline (see PmdLookupMode): a Map from the packed key to the entry,
+   * filled from dpcls on a miss, checked for liveness by the entry's generation (odd = alive).
+   */
+  private baselineLookup(keys: Uint32Array, kb: number): number {
+    let s = '';
+    for (let i = 0; i < FLOW_WORDS; i++) {
+      const w = keys[kb + i]!;
+      s += String.fromCharCode(w & 0xffff, w >>> 16);
+    }
+    const hit = this.baselineMap.get(s);
+    if (hit !== undefined && (this.table.entryGen(hit) & 1) === 1) {
+      this.ftp.lastPath = LOOKUP_EMC;
+      return hit;
+    }
+    const e = this.ftp.dpclsLookup(keys, kb);
+    if (e >= 0) {
+      this.baselineMap.set(s, e);
+      this.ftp.lastPath = LOOKUP_MEGAFLOW;
+    }
+    return e;
+  }
+
+  /** handle_packet_upcall, queue side: records, then one push on the in_port's queue. */
+  private upcallMisses(nMiss: number, inPort: number): void {
+    const area = this.area, meta = this.pool.meta, ids = this.missIds, keys = this.keys;
+    for (let j = 0; j < nMiss; j++) {
+      const id = ids[j]!;
+      area.writeMiss(id, inPort, keys, this.missPkt[j]! * FLOW_WORDS);
+      meta[id * META_WORDS + M_IN_PORT] = inPort;
+    }
+    const up = this.portUpcall[inPort];
+    const k = up !== null && up !== undefined ? up.push(ids, 0, nMiss) : 0;
+    for (let j = k; j < nMiss; j++) this.pool.free(ids[j]!);
+    this.cnt[this.cb + PMD_STAT_MISS] += k;
+    if (k < nMiss) this.cnt[this.cb + PMD_STAT_LOST] += nMiss - k;
+  }
+
+  /** OdpUpcallSink: a `userspace` action. Copies the packet into its own buffer and queues it. */
+  actionUpcall(bytes: Uint8Array, off: number, len: number, pid: number, actions: Uint8Array, udOff: number, udLen: number): boolean {
+    const inPort = this.curInPort;
+    const up = this.portUpcall[inPort];
+    const pool = this.pool;
+    const nb = up !== null && up !== undefined ? pool.alloc() : -1;
+    if (nb < 0 || pool.headroom + len > pool.stride) {
+      if (nb >= 0) pool.free(nb);
+      this.cnt[this.cb + PMD_STAT_ACTION_LOST]++;
+      return false;
+    }
+    const dst = nb * pool.stride + pool.headroom;
+    bytes.copyWithin(dst, off, off + len);
+    const m = nb * META_WORDS;
+    pool.meta[m + M_LEN] = len;
+    pool.meta[m + M_IN_PORT] = inPort;
+    this.area.writeAction(nb, inPort, this.keys, this.curPkt * FLOW_WORDS, pid, actions, udOff, udLen);
+    if (up!.pushOne(nb)) {
+      this.cnt[this.cb + PMD_STAT_ACTION_UPCALL]++;
+      return true;
+    }
+    pool.free(nb);
+    this.cnt[this.cb + PMD_STAT_ACTION_LOST]++;
+    return false;
+  }
+
+  /**
+   * Moves one packet's output entries to the per-port tx batches. Entries of one packet that share
+   * a buffer get copies (all but the last), so that each tx entry owns its buffer.
+   */
+  private emitOutputs(): void {
+    const out = this.out, c = out.count, pool = this.pool, meta = pool.meta, stride = pool.stride;
+    for (let j = 0; j < c; j++) {
+      let buf = out.buf[j]!;
+      let off = out.off[j]!;
+      const len = out.len[j]!;
+      const port = out.port[j]!;
+      let shared = false;
+      for (let k = j + 1; k < c; k++) {
+        if (out.buf[k] === buf) {
+          shared = true;
+          break;
+        }
+      }
+      const nd = port < MAX_ODP_PORTS ? this.portNetdev[port] : null;
+      if (nd === null || nd === undefined) {
+        if (!shared) pool.free(buf);
+        this.cnt[this.cb + PMD_STAT_TX_DROPPED]++;
+        continue;
+      }
+      if (shared) {
+        const nb = pool.alloc();
+        if (nb < 0) {
+          this.cnt[this.cb + PMD_STAT_TX_DROPPED]++;
+          continue;
+        }
+        const head = pool.headroom + len <= stride ? pool.headroom : 0;
+        const dst = nb * stride + head;
+        pool.data.copyWithin(dst, off, off + len);
+        buf = nb;
+        off = dst;
+      }
+      const m = buf * META_WORDS;
+      meta[m + M_OFF] = off - buf * stride;
+      meta[m + M_LEN] = len;
+      const ids = this.txIds[port]!;
+      const t = this.txCount[port]!;
+      ids[t] = buf;
+      this.txCount[port] = t + 1;
+      if (this.txDirty[port] === 0) {
+        this.txDirty[port] = 1;
+        this.dirtyList[this.nDirty++] = port;
+      }
+      if (t + 1 === NETDEV_MAX_BURST) this.flushPort(port);
+    }
+    out.count = 0;
+  }
+
+  /** dp_netdev_pmd_flush_output_on_port. */
+  private flushPort(port: number): void {
+    const n = this.txCount[port]!;
+    if (n === 0) return;
+    this.txCount[port] = 0;
+    this.portNetdev[port]!.send(this.pmdId, this.txIds[port]!, n);
+    this.cnt[this.cb + PMD_STAT_SENT_PKTS] += n;
+    this.cnt[this.cb + PMD_STAT_SENT_BATCHES]++;
+  }
+
+  /** dp_netdev_pmd_flush_output_packets(force). */
+  private flushTx(): void {
+    const list = this.dirtyList;
+    for (let i = 0; i < this.nDirty; i++) {
+      const port = list[i]!;
+      this.txDirty[port] = 0;
+      this.flushPort(port);
+    }
+    this.nDirty = 0;
+  }
+
+  // ---- idle, housekeeping ----
+
+  /**
+   * A shared clock tick: advances `nowMs`, closes the accounting window at the tick's time and
+   * runs the housekeeping that is due. Allocates nothing.
+   */
+  private tick(c: number): void {
+    this.lastTick = c;
+    if (c <= this.winStart) return; // the clock thread has not caught up with our last real read
+    if (c > this.nowMs) this.nowMs = c;
+    this.closeWindow(c);
+    if (c >= this.nextHousekeeping) this.housekeeping(c);
+  }
+
+  /**
+   * Splits the window [winStart, end) into idle and busy ns: idle iterations cost `idleIterNs`
+   * each (learned from windows without packets), the rest is busy, and busy time goes to the rxqs
+   * in proportion to the packets each gave. Writes typed arrays directly (no calls with double
+   * arguments: those would box). Allocates nothing.
+   */
+  private closeWindow(end: number): void {
+    const ns = (end - this.winStart) * 1e6;
+    this.winStart = end;
+    if (ns <= 0) return;
+    const cnt = this.cnt, cb = this.cb;
+    let idle: number, busy: number;
+    if (this.winBusyIters === 0) {
+      idle = ns;
+      busy = 0;
+      if (this.winIdleIters > 16) {
+        this.idleIterNs = 0.75 * this.idleIterNs + 0.25 * (ns / this.winIdleIters);
+        this.respin();
+      }
+    } else {
+      idle = this.winIdleIters * this.idleIterNs;
+      if (idle > ns) idle = ns;
+      busy = ns - idle;
+    }
+    cnt[cb + PMD_CYCLES_ITER_IDLE] += idle;
+    cnt[cb + PMD_CYCLES_ITER_BUSY] += busy;
+    if (busy > 0) {
+      const f = this.sched.f64;
+      f[this.schedPmdBase + SCHED_P_BUSY] += busy;
+      const perPkt = busy / this.winPackets;
+      for (let p = 0; p < this.nPoll; p++) {
+        const k = this.winRxqPkts[p]!;
+        if (k > 0) {
+          f[this.pollSched[p]! * SCHED_SLOT + SCHED_CUR] += k * perPkt;
+          this.winRxqPkts[p] = 0;
+        }
+      }
+    }
+    this.winBusyIters = 0;
+    this.winIdleIters = 0;
+    this.winPackets = 0;
+  }
+
+  /** Closes the window at a real clock reading (allocates: sleep, wake and control paths only). */
+  private closeWindowReal(): void {
+    const t = this.timeOrigin + performance.now();
+    if (t > this.nowMs) this.nowMs = t;
+    this.closeWindow(t);
+  }
+
+  private respin(): void {
+    const n = Math.round((this.idleSpinUs * 1000) / this.idleIterNs);
+    this.spinIters = n < 16 ? 16 : n;
+  }
+
+  /** Becomes awake: counted by the clock thread (which ticks while any PMD is awake), online, real time. */
+  private wake(): void {
+    if (Atomics.add(this.clkI32, CLK_AWAKE, 1) === 0) Atomics.notify(this.clkI32, CLK_AWAKE);
+    this.ftp.online();
+    const t = this.timeOrigin + performance.now();
+    if (t > this.nowMs) this.nowMs = t;
+    this.winStart = this.nowMs;
+  }
+
+  /** Stops being awake (before sleeping or returning from `run`). */
+  private asleep(): void {
+    if (!this.closed) this.ftp.offline();
+    Atomics.sub(this.clkI32, CLK_AWAKE, 1);
+  }
+
+  private sleep(): void {
+    const bank = this.bank, slot = this.bellSlot;
+    this.closeWindowReal();
+    if (this.nowMs >= this.nextHousekeeping) this.housekeeping(this.nowMs);
+    this.asleep();
+    const seq = bank.prepareSleep(slot);
+    let timeout = this.maxSleepMs;
+    for (let p = 0; p < this.nPoll && timeout > 0; p++) {
+      const h = this.pollNetdev[p]!.rxqWaitHint(this.pollRxq[p]!);
+      if (h < timeout) timeout = h;
+    }
+    const due = this.intervalEnd - this.nowMs;
+    if (due < timeout) timeout = due > 0 ? due : 0;
+    if (Atomics.load(this.ctl, 0) !== this.ctlSeen) timeout = 0;
+    const before = this.nowMs;
+    if (timeout > 0) {
+      bank.sleep(slot, seq, timeout);
+      this.cnt[this.cb + PMD_SLEEP_ITER]++;
+    } else bank.endSleep(slot);
+    this.wake();
+    this.cnt[this.cb + PMD_CYCLES_SLEEP] += (this.nowMs - before) * 1e6;
+  }
+
+  private housekeeping(now: number): void {
+    this.nextHousekeeping = now + HOUSEKEEPING_MS;
+    this.ftp.optimize(now);
+    if (now >= this.intervalEnd) {
+      this.sched.rotate(this.pmdId, now, this.pollSched, this.nPoll);
+      this.intervalEnd = now + PMD_INTERVAL_MS;
+    }
+  }
+
+  // ---- control ----
+
+  /** Applies pending control messages. Returns non-null when `run` must return. */
+  private control(): PmdRunResult | null {
+    this.ctlSeen = Atomics.load(this.ctl, 0);
+    for (let msg = this.io.receive(); msg !== undefined; msg = this.io.receive()) {
+      try {
+        switch (msg.op) {
+          case 'addPort': {
+            if (this.portNetdev[msg.portNo] !== null) throw new Error(`port ${msg.portNo} already attached`);
+            this.portNetdev[msg.portNo] = attachNetdev(msg.netdev, this.pool);
+            this.portUpcall[msg.portNo] = UpcallQueue.producer(msg.upcall, this.pmdId);
+            this.txIds[msg.portNo] = new Uint32Array(NETDEV_MAX_BURST);
+            this.txCount[msg.portNo] = 0;
+            this.nPorts++;
+            break;
+          }
+          case 'delPort':
+            this.detachPort(msg.portNo);
+            break;
+          case 'addRxq': {
+            const nd = this.portNetdev[msg.portNo];
+            if (!nd) throw new Error(`rxq of unknown port ${msg.portNo}`);
+            if (this.nPoll >= PMD_MAX_POLL) throw new Error(`more than ${PMD_MAX_POLL} rxqs`);
+            const p = this.nPoll++;
+            this.pollNetdev[p] = nd;
+            this.pollPort[p] = msg.portNo;
+            this.pollRxq[p] = msg.rxq;
+            this.pollSched[p] = msg.schedSlot;
+            nd.rxqBindDoorbell(msg.rxq, this.bellSlot);
+            break;
+          }
+          case 'delRxq':
+            this.removeRxq(msg.portNo, msg.rxq);
+            break;
+          case 'config':
+            if (msg.idleSpinUs !== undefined) {
+              this.idleSpinUs = msg.idleSpinUs;
+              this.respin();
+            }
+            if (msg.maxSleepMs !== undefined) this.maxSleepMs = msg.maxSleepMs;
+            if (msg.lookup !== undefined) {
+              this.lookupMode = msg.lookup;
+              this.baselineMap.clear();
+            }
+            break;
+          case 'probe':
+            // `run` returns: offline while the thread is in its event loop (writers do not wait).
+            this.pendingProbe = msg.seq;
+            this.ctlSeen = (this.ctlSeen - 1) | 0; // look at the port again after resuming
+            return 'yield';
+          case 'quit':
+            this.shutdown();
+            this.io.reply({ seq: msg.seq });
+            return 'quit';
+        }
+        this.io.reply({ seq: msg.seq });
+      } catch (e) {
+        this.io.reply({ seq: msg.seq, error: (e as Error).message });
+      }
+    }
+    return null;
+  }
+
+  private removeRxq(portNo: number, rxq: number): boolean {
+    for (let p = 0; p < this.nPoll; p++) {
+      if (this.pollPort[p] !== portNo || this.pollRxq[p] !== rxq) continue;
+      this.pollNetdev[p]!.rxqBindDoorbell(rxq, -1);
+      const last = --this.nPoll;
+      for (let q = p; q < last; q++) {
+        this.pollNetdev[q] = this.pollNetdev[q + 1]!;
+        this.pollPort[q] = this.pollPort[q + 1]!;
+        this.pollRxq[q] = this.pollRxq[q + 1]!;
+        this.pollSched[q] = this.pollSched[q + 1]!;
+      }
+      this.pollNetdev.length = last;
+      return true;
+    }
+    return false;
+  }
+
+  private detachPort(portNo: number): void {
+    const nd = this.portNetdev[portNo];
+    if (!nd) return;
+    for (let p = this.nPoll - 1; p >= 0; p--) if (this.pollPort[p] === portNo) this.removeRxq(portNo, this.pollRxq[p]!);
+    this.flushTx();
+    nd.close();
+    this.portNetdev[portNo] = null;
+    this.portUpcall[portNo] = null;
+    this.txIds[portNo] = null;
+    this.nPorts--;
+  }
+
+  private shutdown(): void {
+    this.flushTx();
+    for (let port = 0; port < MAX_ODP_PORTS; port++) if (this.portNetdev[port]) this.detachPort(port);
+    this.ftp.close();
+    this.closed = true;
+    this.pool.flush();
+  }
+}
