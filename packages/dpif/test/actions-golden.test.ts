@@ -86,6 +86,20 @@ describe('datapath actions: conformance with OVS (test/golden/actions)', () => {
     expect(doc.cases.length).to.be.within(20, 80);
   });
 
+  it('covers every action form the executor implements (userspace is covered by unit tests)', () => {
+    const all = doc.cases.map((c) => c.dump_flows_actions).join(' ');
+    for (const form of [
+      /(^|[ ,])\d+(,|$| )/, /push_vlan\(vid/, /push_vlan\(tpid=0x88a8/, /pop_vlan/, /set\(eth\(src=[^/)]*,dst=[^/)]*\)\)/,
+      /set\(eth\(dst=/, /set\(ipv4\(src=[\d.]+\)/, /set\(ipv4\(src=[\d.]+\/[\d.]+\)/, /tos=0x\w+\/0x/, /ttl=/,
+      /set\(ipv6\(src=/, /set\(ipv6\(dst=/, /label=/, /tclass=/, /hlimit=/, /set\(tcp\(src=\d+,dst=\d+\)\)/, /set\(tcp\(dst=/,
+      /set\(udp\(src=\d+,dst=\d+\)\)/, /set\(udp\(dst=/, /(^| )drop( |$)/,
+    ]) {
+      expect(all, String(form)).to.match(form);
+    }
+    // a clone case: a change between two outputs
+    expect(doc.cases.some((c) => /^\d+,set\(.*,\d+/.test(c.dump_flows_actions))).to.equal(true);
+  });
+
   for (const c of doc.cases) {
     describe(`${c.name} [${c.source}] ${c.dump_flows_actions}`, () => {
       it('OVS installed and traced the same datapath actions', () => {
