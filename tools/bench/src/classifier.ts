@@ -18,8 +18,14 @@
  *   rule compares only the words its mask uses.
  * - speedup_rR_mM: cls_wc / linear. subtables_rR_mM: distinct masks. avg_wc_words_rR_mM: mask
  *   words un-wildcarded per lookup (how narrow the megaflows are).
+ * - allocated_bytes_per_lookup_wc_rR_mM (1000 rules): V8 heap growth over 1 M lookups with
+ *   wildcards divided by the lookups (second of two runs, after a GC; gc_during_alloc_measure counts
+ *   GCs during it, which would make the figure a lower bound). 0 means lookups allocate nothing.
  * Results of all three are checked to agree (same priority) on every flow before timing.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Classifier } from '@tsvs/ofproto';
 import { FLOW_WORDS, W_DL_TYPE, W_NW, W_NW_DST, W_NW_SRC, W_TP } from '@tsvs/packet';
 
@@ -158,7 +164,34 @@ function bestOf3(ms: number, body: () => number): number {
   return Math.round(best);
 }
 
+async function allocPerLookup(cls: Classifier<number>, flows: Uint32Array, wc: Uint32Array, gc: () => void): Promise<[number, number]> {
+  const n = 1_000_000;
+  const body = (): void => {
+    for (let i = 0; i < n; i++) {
+      wc.fill(0);
+      cls.lookup(flows, (i % N_FLOWS) * FLOW_WORDS, 1, wc, 0);
+    }
+  };
+  let result: [number, number] = [0, 0];
+  for (let round = 0; round < 2; round++) {
+    let gcs = 0;
+    const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+    gc();
+    await new Promise((r) => setImmediate(r));
+    obs.observe({ entryTypes: ['gc'] });
+    const h0 = process.memoryUsage().heapUsed;
+    body();
+    const h1 = process.memoryUsage().heapUsed;
+    await new Promise((r) => setImmediate(r));
+    obs.disconnect();
+    result = [Math.max(0, h1 - h0) / n, gcs];
+  }
+  return result;
+}
+
 export async function run(args: string[]): Promise<Record<string, unknown>> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
   const msArg = args.indexOf('--ms');
   const ms = msArg >= 0 ? Number(args[msArg + 1]) : 200;
   const out: Record<string, unknown> = {};
@@ -211,6 +244,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       return chunk;
     });
     if (sink === 0.5) process.stderr.write('');
+    if (nRules === 1000) {
+      const [bytes, gcs] = await allocPerLookup(cls, flows, wc, gc);
+      out[`allocated_bytes_per_lookup_wc_${tag}`] = Math.round(bytes * 1000) / 1000;
+      out[`gc_during_alloc_measure_${tag}`] = gcs;
+    }
     out[`cls_wc_lookups_per_s_${tag}`] = clsWc;
     out[`cls_lookups_per_s_${tag}`] = clsNoWc;
     out[`linear_lookups_per_s_${tag}`] = linear;

@@ -25,7 +25,7 @@
  *
  * `lookup` allocates nothing. Mutations allocate (control plane).
  */
-import { FLOW_WORDS, W_TP, hashAdd, hashFinish } from '@tsvs/packet';
+import { FLOW_WORDS, W_TP, hashAdd } from '@tsvs/packet';
 import { U32CountMap, U32ObjMap } from './u32-map.js';
 import { PrefixTrie, plensHas } from './prefix-trie.js';
 import { STAGE_WORD_ORDER, WORD_STAGE } from './stages.js';
@@ -63,8 +63,8 @@ export class ClsRule<T> {
   next: ClsRule<T> | null = null;
   /** @internal Next list head in the same hash bucket (different masked key, same hash). */
   chain: ClsRule<T> | null = null;
-  /** @internal Stage hashes then the full hash. */
-  hashes: Uint32Array = new Uint32Array(0);
+  /** @internal Stage hashes then the full hash (int32). */
+  hashes: Int32Array = new Int32Array(0);
 
   constructor(
     /** Masked key (FLOW_WORDS words): key & mask. */
@@ -284,15 +284,20 @@ export class Classifier<T> {
     return st;
   }
 
-  /** Stage hashes and full hash of a masked key in subtable `st`. */
-  private ruleHashes(st: Subtable<T>, key: Uint32Array): Uint32Array {
-    const out = new Uint32Array(st.nIndices + 1);
+  /**
+   * Stage hashes and full hash of a masked key in subtable `st`: the running OVS mhash_add state
+   * over the words in stage order, taken at each stage's end (as OVS's staged hashes continue from
+   * one stage to the next). Not finalized: the maps spread keys themselves (./u32-map.ts), and
+   * int32 values stay unboxed in V8.
+   */
+  private ruleHashes(st: Subtable<T>, key: Uint32Array): Int32Array {
+    const out = new Int32Array(st.nIndices + 1);
     let h = 0;
     let j = 0;
     for (let i = 0; i <= st.nIndices; i++) {
       const end = st.stageEnd[i]!;
       for (; j < end; j++) h = hashAdd(h, key[st.used[j]!]! | 0);
-      out[i] = hashFinish(h, end * 4);
+      out[i] = h;
     }
     return out;
   }
@@ -520,7 +525,7 @@ export class Classifier<T> {
     const used = st.used;
     const vals = st.vals;
     for (let j = 0; j < st.n; j++) h = hashAdd(h, (flow[fb + used[j]!]! & vals[j]!) | 0);
-    return this.findMatch(st, flow, fb, version, hashFinish(h, st.n * 4));
+    return this.findMatch(st, flow, fb, version, h);
   }
 
   private findMatch(st: Subtable<T>, flow: Uint32Array, fb: number, version: number, hash: number): ClsRule<T> | null {
@@ -607,7 +612,7 @@ export class Classifier<T> {
       const end = st.stageEnd[i]!;
       stagesEnd = end;
       for (; j < end; j++) h = hashAdd(h, (flow[fb + used[j]!]! & vals[j]!) | 0);
-      if (st.indices[i]!.get(hashFinish(h, end * 4)) === 0) {
+      if (st.indices[i]!.get(h) === 0) {
         Classifier.fold(st, stagesEnd, wc, wb);
         return null;
       }
@@ -618,7 +623,7 @@ export class Classifier<T> {
     }
     const n = st.n;
     for (; j < n; j++) h = hashAdd(h, (flow[fb + used[j]!]! & vals[j]!) | 0);
-    const rule = this.findMatch(st, flow, fb, version, hashFinish(h, n * 4));
+    const rule = this.findMatch(st, flow, fb, version, h);
     if (!rule && st.portsTrie) {
       const pmask = st.mask[W_TP]!;
       this.scratch[0] = (flow[fb + W_TP]! & pmask) >>> 0;

@@ -7,22 +7,28 @@
  * - `U32ObjMap<T>`: hash -> one object (OVS `cmap` of rule lists, heads only; collisions between
  *   different keys with the same hash are chained by the caller).
  *
- * Keys are the hash values themselves (already mixed), so the slot is `hash & (cap - 1)`.
+ * Keys are 32-bit hash values kept as int32 (`hash | 0`: V8 holds int32 values unboxed, uint32
+ * values above 2^31 not). The slot is the top bits of `key * 0x9e3779b1` (Fibonacci hashing), so
+ * keys need not be finalized hashes: a running murmur state is spread well enough.
  */
 
+const PHI = 0x9e3779b1 | 0;
+
 export class U32CountMap {
-  private keys: Uint32Array;
+  private keys: Int32Array;
   private counts: Int32Array;
   private capMask: number;
+  private shift: number;
   /** Number of distinct keys. */
   size = 0;
 
   constructor(initialCapacity = 8) {
     let cap = 8;
     while (cap < initialCapacity * 2) cap <<= 1;
-    this.keys = new Uint32Array(cap);
+    this.keys = new Int32Array(cap);
     this.counts = new Int32Array(cap);
     this.capMask = cap - 1;
+    this.shift = Math.clz32(cap) + 1;
   }
 
   /** Count for `hash` (0 if absent). */
@@ -30,7 +36,7 @@ export class U32CountMap {
     const keys = this.keys;
     const counts = this.counts;
     const m = this.capMask;
-    let i = hash & m;
+    let i = Math.imul(hash, PHI) >>> this.shift;
     for (;;) {
       const c = counts[i]!;
       if (c === 0) return 0;
@@ -41,10 +47,10 @@ export class U32CountMap {
 
   /** Adds one to the count of `hash`. */
   inc(hash: number): void {
-    hash >>>= 0;
+    hash |= 0;
     if ((this.size + 1) * 2 > this.capMask + 1) this.grow();
     const m = this.capMask;
-    let i = hash & m;
+    let i = Math.imul(hash, PHI) >>> this.shift;
     for (;;) {
       const c = this.counts[i]!;
       if (c === 0) {
@@ -63,9 +69,9 @@ export class U32CountMap {
 
   /** Subtracts one from the count of `hash`; removes it at zero. No-op if absent. */
   dec(hash: number): void {
-    hash >>>= 0;
+    hash |= 0;
     const m = this.capMask;
-    let i = hash & m;
+    let i = Math.imul(hash, PHI) >>> this.shift;
     for (;;) {
       const c = this.counts[i]!;
       if (c === 0) return;
@@ -86,7 +92,7 @@ export class U32CountMap {
     for (;;) {
       j = (j + 1) & m;
       if (this.counts[j] === 0) return;
-      const home = this.keys[j]! & m;
+      const home = Math.imul(this.keys[j]!, PHI) >>> this.shift;
       // Move j back to i if i lies cyclically in [home, j).
       if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
         this.keys[i] = this.keys[j]!;
@@ -101,13 +107,14 @@ export class U32CountMap {
     const oldKeys = this.keys;
     const oldCounts = this.counts;
     const cap = (this.capMask + 1) * 2;
-    this.keys = new Uint32Array(cap);
+    this.keys = new Int32Array(cap);
     this.counts = new Int32Array(cap);
     this.capMask = cap - 1;
+    this.shift = Math.clz32(cap) + 1;
     for (let s = 0; s < oldKeys.length; s++) {
       const c = oldCounts[s]!;
       if (c === 0) continue;
-      let i = oldKeys[s]! & this.capMask;
+      let i = Math.imul(oldKeys[s]!, PHI) >>> this.shift;
       while (this.counts[i] !== 0) i = (i + 1) & this.capMask;
       this.keys[i] = oldKeys[s]!;
       this.counts[i] = c;
@@ -116,18 +123,20 @@ export class U32CountMap {
 }
 
 export class U32ObjMap<T> {
-  private keys: Uint32Array;
+  private keys: Int32Array;
   private vals: (T | undefined)[];
   private capMask: number;
+  private shift: number;
   /** Number of keys. */
   size = 0;
 
   constructor(initialCapacity = 8) {
     let cap = 8;
     while (cap < initialCapacity * 2) cap <<= 1;
-    this.keys = new Uint32Array(cap);
+    this.keys = new Int32Array(cap);
     this.vals = new Array<T | undefined>(cap).fill(undefined);
     this.capMask = cap - 1;
+    this.shift = Math.clz32(cap) + 1;
   }
 
   /** The object stored under `hash`, or undefined. */
@@ -135,7 +144,7 @@ export class U32ObjMap<T> {
     const keys = this.keys;
     const vals = this.vals;
     const m = this.capMask;
-    let i = hash & m;
+    let i = Math.imul(hash, PHI) >>> this.shift;
     for (;;) {
       const v = vals[i];
       if (v === undefined) return undefined;
@@ -146,10 +155,10 @@ export class U32ObjMap<T> {
 
   /** Stores `val` under `hash` (replacing any previous value). */
   set(hash: number, val: T): void {
-    hash >>>= 0;
+    hash |= 0;
     if ((this.size + 1) * 2 > this.capMask + 1) this.grow();
     const m = this.capMask;
-    let i = hash & m;
+    let i = Math.imul(hash, PHI) >>> this.shift;
     for (;;) {
       if (this.vals[i] === undefined) {
         this.keys[i] = hash;
@@ -167,9 +176,9 @@ export class U32ObjMap<T> {
 
   /** Removes `hash`. No-op if absent. */
   delete(hash: number): void {
-    hash >>>= 0;
+    hash |= 0;
     const m = this.capMask;
-    let i = hash & m;
+    let i = Math.imul(hash, PHI) >>> this.shift;
     for (;;) {
       if (this.vals[i] === undefined) return;
       if (this.keys[i] === hash) break;
@@ -181,7 +190,7 @@ export class U32ObjMap<T> {
     for (;;) {
       j = (j + 1) & m;
       if (this.vals[j] === undefined) return;
-      const home = this.keys[j]! & m;
+      const home = Math.imul(this.keys[j]!, PHI) >>> this.shift;
       if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
         this.keys[i] = this.keys[j]!;
         this.vals[i] = this.vals[j];
@@ -202,13 +211,14 @@ export class U32ObjMap<T> {
     const oldKeys = this.keys;
     const oldVals = this.vals;
     const cap = (this.capMask + 1) * 2;
-    this.keys = new Uint32Array(cap);
+    this.keys = new Int32Array(cap);
     this.vals = new Array<T | undefined>(cap).fill(undefined);
     this.capMask = cap - 1;
+    this.shift = Math.clz32(cap) + 1;
     for (let s = 0; s < oldKeys.length; s++) {
       const v = oldVals[s];
       if (v === undefined) continue;
-      let i = oldKeys[s]! & this.capMask;
+      let i = Math.imul(oldKeys[s]!, PHI) >>> this.shift;
       while (this.vals[i] !== undefined) i = (i + 1) & this.capMask;
       this.keys[i] = oldKeys[s]!;
       this.vals[i] = v;
