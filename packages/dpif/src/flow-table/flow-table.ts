@@ -17,7 +17,7 @@
  */
 import { FLOW_WORDS, W_IN_PORT, hashMaskedWords } from '@tsvs/packet';
 import {
-  E_ACTS, E_GEN, E_HASH, E_KEY, E_NEXT, E_SUBTABLE, E_UFID, E_UFID_NEXT, E_ZGEN, ENTRY_WORDS,
+  E_ACTS, E_GEN, E_HASH, E_PKEY, E_SUBTABLE, E_UFID, E_UFID_NEXT, E_ZGEN, ENTRY_WORDS, LINK_INDEX_MASK, LINK_TAG_SHIFT,
   FLOW_TABLE_LAYOUT_VERSION, FLOW_TABLE_MAGIC, H_ACT_FREE_TOP, H_ACT_SLOTS, H_ACTIONS_BYTES, H_CAPACITY,
   H_EMC_INV_PROB, H_ENTRY_FREE_TOP, H_LIMBO, H_LOCK, H_MAGIC, H_MAX_PMDS, H_MAX_SUBTABLES, H_N_FLOWS,
   H_SECRET, H_ST_COUNT, H_ST_FREE_TOP, H_ST_VERSION, H_VERSION, QSBR_STRIDE, S_BYTES, S_F64,
@@ -97,6 +97,7 @@ export class FlowTable {
   readonly stBase: number;
   readonly dpclsBase: number;
   readonly dpclsMask: number;
+  readonly dpclsNextBase: number;
   readonly ufidBase: number;
   readonly ufidMask: number;
   readonly entBase: number;
@@ -143,6 +144,7 @@ export class FlowTable {
     this.stBase = L.subtables >>> 2;
     this.dpclsBase = L.dpclsBuckets >>> 2;
     this.dpclsMask = L.nDpclsBuckets - 1;
+    this.dpclsNextBase = L.dpclsNext >>> 2;
     this.ufidBase = L.ufidBuckets >>> 2;
     this.ufidMask = L.nUfidBuckets - 1;
     this.entBase = L.entries >>> 2;
@@ -185,11 +187,8 @@ export class FlowTable {
     push(L.entryFree >>> 2, L.capacity, H_ENTRY_FREE_TOP);
     push(L.actFree >>> 2, L.actSlots, H_ACT_FREE_TOP);
     push(L.stFree >>> 2, L.maxSubtables, H_ST_FREE_TOP);
-    for (let e = 0; e < L.capacity; e++) {
-      const eb = (L.entries >>> 2) + e * ENTRY_WORDS;
-      i32[eb + E_NEXT] = -1;
-      i32[eb + E_UFID_NEXT] = -1;
-    }
+    i32.fill(-1, L.dpclsNext >>> 2, (L.dpclsNext >>> 2) + L.capacity);
+    for (let e = 0; e < L.capacity; e++) i32[(L.entries >>> 2) + e * ENTRY_WORDS + E_UFID_NEXT] = -1;
     return new FlowTable(sab, t);
   }
 
@@ -245,9 +244,25 @@ export class FlowTable {
     return Atomics.load(this.i32, this.entBase + entry * ENTRY_WORDS + E_GEN);
   }
 
-  /** Index into `u32` of the entry's masked key (FLOW_WORDS words). */
-  entryKeyBase(entry: number): number {
-    return this.entBase + entry * ENTRY_WORDS + E_KEY;
+  /**
+   * Writes the entry's masked key (FLOW_WORDS words) to `out[outBase..]`, unpacking the words its
+   * subtable's mask uses. Allocates nothing. Valid for an entry the caller may read (see pmd.ts).
+   */
+  entryKey(entry: number, out: Uint32Array, outBase = 0): void {
+    const eb = this.entBase + entry * ENTRY_WORDS;
+    const sb = this.stBase + this.i32[eb + E_SUBTABLE]! * ST_WORDS;
+    const n = this.u32[sb + ST_NUSED]!;
+    out.fill(0, outBase, outBase + FLOW_WORDS);
+    for (let j = 0; j < n; j++) out[outBase + this.u32[sb + ST_USED + j]!] = this.u32[eb + E_PKEY + j]!;
+  }
+
+  /** One word of the entry's masked key (0 for words its mask does not use). */
+  entryKeyWord(entry: number, word: number): number {
+    const eb = this.entBase + entry * ENTRY_WORDS;
+    const sb = this.stBase + this.i32[eb + E_SUBTABLE]! * ST_WORDS;
+    const n = this.u32[sb + ST_NUSED]!;
+    for (let j = 0; j < n; j++) if (this.u32[sb + ST_USED + j] === word) return this.u32[eb + E_PKEY + j]!;
+    return 0;
   }
 
   /** Index into `u32` of the entry's UFID (4 words). */
@@ -504,16 +519,16 @@ export class FlowTable {
     i32[eb + E_ACTS] = slot;
     i32[eb + E_ZGEN] = (i32[eb + E_ZGEN]! + 1) | 0;
     this.u32.set(res.ufid, eb + E_UFID);
-    this.u32.set(key, eb + E_KEY);
+    for (let j = 0; j < nUsed; j++) this.u32[eb + E_PKEY + j] = key[this.sUsed[j]!]!;
     Atomics.store(i32, eb + E_GEN, (i32[eb + E_GEN]! + 1) | 0); // odd: alive
     // UFID chain (writers only).
     const ub = this.ufidBase + (res.ufid[0]! & this.ufidMask);
     i32[eb + E_UFID_NEXT] = i32[ub]!;
     i32[ub] = ne;
-    // dpcls chain: the entry is complete before this store publishes it to PMDs.
+    // dpcls chain: the entry and its next link are complete before this store publishes it to PMDs.
     const db = this.dpclsBase + (h & this.dpclsMask);
-    i32[eb + E_NEXT] = i32[db]!;
-    Atomics.store(i32, db, ne);
+    i32[this.dpclsNextBase + ne] = i32[db]!;
+    Atomics.store(i32, db, ((h >>> 25) << LINK_TAG_SHIFT) | ne);
     this.u32[sb + ST_RULES] = this.u32[sb + ST_RULES]! + 1;
     Atomics.add(i32, H_N_FLOWS, 1);
     res.entry = ne;
@@ -537,10 +552,10 @@ export class FlowTable {
     while (i32[at] !== e) at = this.entBase + i32[at]! * ENTRY_WORDS + E_UFID_NEXT;
     i32[at] = i32[eb + E_UFID_NEXT]!;
     i32[eb + E_UFID_NEXT] = -1;
-    // dpcls chain: readers standing on `e` keep following its E_NEXT, which stays intact until reuse.
+    // dpcls chain: readers standing on `e` keep following its next link, which stays intact until reuse.
     at = this.dpclsBase + (i32[eb + E_HASH]! & this.dpclsMask);
-    while (i32[at] !== e) at = this.entBase + i32[at]! * ENTRY_WORDS + E_NEXT;
-    Atomics.store(i32, at, i32[eb + E_NEXT]!);
+    while ((i32[at]! & LINK_INDEX_MASK) !== e) at = this.dpclsNextBase + (i32[at]! & LINK_INDEX_MASK);
+    Atomics.store(i32, at, i32[this.dpclsNextBase + e]!);
     Atomics.store(i32, eb + E_GEN, (i32[eb + E_GEN]! + 1) | 0); // even: dead
     const st = i32[eb + E_SUBTABLE]!, sb = this.stBase + st * ST_WORDS;
     const rules = this.u32[sb + ST_RULES]! - 1;
@@ -616,9 +631,9 @@ export class FlowTable {
   private sameMatch(e: number, key: Uint32Array, mask: Uint32Array): boolean {
     const eb = this.entBase + e * ENTRY_WORDS;
     const sb = this.stBase + this.i32[eb + E_SUBTABLE]! * ST_WORDS;
-    for (let i = 0; i < FLOW_WORDS; i++) {
-      if (this.u32[sb + ST_FULLMASK + i] !== mask[i] || this.u32[eb + E_KEY + i] !== key[i]) return false;
-    }
+    for (let i = 0; i < FLOW_WORDS; i++) if (this.u32[sb + ST_FULLMASK + i] !== mask[i]) return false;
+    const n = this.u32[sb + ST_NUSED]!;
+    for (let j = 0; j < n; j++) if (this.u32[eb + E_PKEY + j] !== key[this.u32[sb + ST_USED + j]!]) return false;
     return true;
   }
 
@@ -639,18 +654,17 @@ export class FlowTable {
       const st = this.i32[this.stListBase + i]!;
       const nUsed = this.loadSubtableMask(st);
       const h = hashMaskedWords(key, kb, this.sUsed, this.sVals, 0, nUsed, this.u32[this.stBase + st * ST_WORDS + ST_SEED]!) | 0;
-      let e = this.i32[this.dpclsBase + (h & this.dpclsMask)]!;
-      while (e >= 0) {
-        const eb = this.entBase + e * ENTRY_WORDS;
+      let link = this.i32[this.dpclsBase + (h & this.dpclsMask)]!;
+      while (link >= 0) {
+        const e = link & LINK_INDEX_MASK, eb = this.entBase + e * ENTRY_WORDS;
         if (this.i32[eb + E_HASH] === h && this.i32[eb + E_SUBTABLE] === st) {
           let j = 0;
           for (; j < nUsed; j++) {
-            const w = this.sUsed[j]!;
-            if ((key[kb + w]! & this.sVals[j]!) !== this.i32[eb + E_KEY + w]) break;
+            if ((key[kb + this.sUsed[j]!]! & this.sVals[j]!) !== this.i32[eb + E_PKEY + j]) break;
           }
           if (j === nUsed) return e;
         }
-        e = this.i32[eb + E_NEXT]!;
+        link = this.i32[this.dpclsNextBase + e]!;
       }
     }
     return -1;
@@ -718,9 +732,11 @@ export class FlowTable {
     const sb = this.stBase + this.i32[eb + E_SUBTABLE]! * ST_WORDS;
     const slot = this.i32[eb + E_ACTS]!;
     const off = this.actionsOffset(slot);
+    const key = new Uint32Array(FLOW_WORDS);
+    this.entryKey(e, key);
     return {
       ufid: this.ufidOf(e),
-      key: this.u32.slice(eb + E_KEY, eb + E_KEY + FLOW_WORDS),
+      key,
       mask: this.u32.slice(sb + ST_FULLMASK, sb + ST_FULLMASK + FLOW_WORDS),
       actions: this.bytes.slice(off, off + this.actionsLength(slot)),
       stats: this.readStats(e),

@@ -9,8 +9,9 @@
  * |               |         |                                    | counter, 0 = offline                  |
  * | stList        | Int32   | maxSubtables                       | live subtable ids, H_ST_COUNT of them |
  * | subtables     | Uint32  | maxSubtables * ST_WORDS            | ST_* below                            |
- * | dpclsBuckets  | Int32   | nDpclsBuckets (pow2 >= 2*capacity) | head entry of the rule chain, -1 none |
+ * | dpclsBuckets  | Int32   | nDpclsBuckets (pow2 >= 2*capacity) | head link of the rule chain (LINK_*)  |
  * | ufidBuckets   | Int32   | nUfidBuckets (pow2 >= capacity)    | head entry of the UFID chain, -1 none |
+ * | dpclsNext     | Int32   | capacity                           | next link of each entry's rule chain  |
  * | entries       | Int32   | capacity * ENTRY_WORDS             | E_* below                             |
  * | stats         | Float64 | maxPmds * capacity * 4             | per PMD, per entry: S_* below         |
  * | actLen        | Int32   | nActSlots                          | length in bytes of each action slot   |
@@ -62,19 +63,28 @@ export const ST_MASK = ST_USED + FLOW_WORDS; // FLOW_WORDS mask values in ST_USE
 export const ST_FULLMASK = ST_MASK + FLOW_WORDS; // the whole mask, FLOW_WORDS words
 export const ST_WORDS = ST_FULLMASK + FLOW_WORDS;
 
-// Flow entry record (Int32 words; the key is read through a Uint32 view of the same memory).
-/** Generation: odd = alive, even = dead or free. +1 at allocation, +1 at deletion. */
-export const E_GEN = 0;
+// Flow entry record (Int32 words). The fields a PMD reads on a hit come first, then the masked
+// key packed in the subtable's word order (only the words its mask uses: the other words of the
+// masked key are 0), so that a probe of a typical mask (<= 10 words) touches one 64-byte line.
+export const E_HASH = 0; // subtable hash of the masked key
 export const E_SUBTABLE = 1; // subtable id
-export const E_HASH = 2; // subtable hash of the masked key
-export const E_NEXT = 3; // next entry in the dpcls bucket chain, -1 = end
-export const E_UFID_NEXT = 4; // next entry in the UFID bucket chain, -1 = end
-export const E_ACTS = 5; // current action slot
+/** Generation: odd = alive, even = dead or free. +1 at allocation, +1 at deletion. */
+export const E_GEN = 2;
+export const E_ACTS = 3; // current action slot
 /** Stats generation: bumped at allocation and by ZERO_STATS; PMD stat slots of another generation count as zero. */
-export const E_ZGEN = 6;
-export const E_UFID = 8; // 4 words
-export const E_KEY = 12; // FLOW_WORDS words, the masked key
-export const ENTRY_WORDS = E_KEY + FLOW_WORDS; // 48 words = 192 bytes
+export const E_ZGEN = 4;
+export const E_PKEY = 6; // packed masked key: word j = key[ST_USED[j]] & ST_MASK[j], ST_NUSED of them
+export const E_UFID = E_PKEY + FLOW_WORDS; // 4 words
+export const E_UFID_NEXT = E_UFID + 4; // next entry in the UFID bucket chain, -1 = end (writers only)
+export const ENTRY_WORDS = 48; // 192 bytes, 3 cache lines
+
+/**
+ * dpcls chain links (bucket heads and the dpclsNext array): -1 = none, else
+ * `(tag << LINK_TAG_SHIFT) | entry` where tag = the entry's hash >>> 25 (7 bits). A reader skips an
+ * entry whose tag differs without touching it; the next link lives in dpclsNext, a compact array.
+ */
+export const LINK_TAG_SHIFT = 24;
+export const LINK_INDEX_MASK = (1 << LINK_TAG_SHIFT) - 1;
 
 // Per-PMD stats slot (Float64 words; S_FLAGS_I32/S_ZGEN_I32 are Int32 word offsets in the same slot).
 export const S_PACKETS = 0;
@@ -107,6 +117,7 @@ export interface FlowTableLayout extends FlowTableParams {
   subtables: number;
   dpclsBuckets: number;
   ufidBuckets: number;
+  dpclsNext: number;
   entries: number;
   stats: number;
   actLen: number;
@@ -124,7 +135,7 @@ export function computeLayout(p: FlowTableParams): FlowTableLayout {
   const int = (name: string, v: number, min: number, max: number): void => {
     if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`flow table: ${name} ${v} out of range [${min}, ${max}]`);
   };
-  int('capacity', p.capacity, 1, 1 << 24);
+  int('capacity', p.capacity, 1, (1 << 24) - 1);
   int('maxPmds', p.maxPmds, 1, 256);
   int('maxSubtables', p.maxSubtables, 1, 1 << 16);
   int('actionsBytes', p.actionsBytes, 8, 1 << 16);
@@ -139,6 +150,7 @@ export function computeLayout(p: FlowTableParams): FlowTableLayout {
   const subtables = take(p.maxSubtables * ST_WORDS * 4);
   const dpclsBuckets = take(nDpclsBuckets * 4);
   const ufidBuckets = take(nUfidBuckets * 4);
+  const dpclsNext = take(p.capacity * 4);
   const entries = take(p.capacity * ENTRY_WORDS * 4);
   const stats = take(p.maxPmds * p.capacity * S_F64 * 8);
   const actLen = take(p.actSlots * 4);
@@ -147,7 +159,7 @@ export function computeLayout(p: FlowTableParams): FlowTableLayout {
   const actFree = take(p.actSlots * 4);
   const stFree = take(p.maxSubtables * 4);
   return {
-    ...p, nDpclsBuckets, nUfidBuckets, qsbr, stList, subtables, dpclsBuckets, ufidBuckets, entries, stats,
+    ...p, nDpclsBuckets, nUfidBuckets, qsbr, stList, subtables, dpclsBuckets, ufidBuckets, dpclsNext, entries, stats,
     actLen, actions, entryFree, actFree, stFree, totalBytes: off,
   };
 }

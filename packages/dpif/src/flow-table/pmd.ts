@@ -21,7 +21,7 @@
 import { FLOW_WORDS, hashKeyFast } from '@tsvs/packet';
 import type { FlowTable } from './flow-table.js';
 import {
-  E_GEN, E_HASH, E_KEY, E_NEXT, E_SUBTABLE, ENTRY_WORDS, H_EMC_INV_PROB, H_ST_COUNT, H_ST_VERSION,
+  E_GEN, E_HASH, E_PKEY, E_SUBTABLE, ENTRY_WORDS, H_EMC_INV_PROB, H_ST_COUNT, H_ST_VERSION, LINK_INDEX_MASK, LINK_TAG_SHIFT,
   QSBR_STRIDE, ST_MASK, ST_NUSED, ST_SEED, ST_USED, ST_WORDS,
 } from './layout.js';
 import { Q_CLAIMED, qsbrPublish } from './sync.js';
@@ -29,6 +29,12 @@ import { Q_CLAIMED, qsbrPublish } from './sync.js';
 export const EMC_SHIFT = 13;
 export const EMC_ENTRIES = 1 << EMC_SHIFT;
 const EMC_MASK = EMC_ENTRIES - 1;
+/**
+ * EMC record (Uint32 words): hash, flow entry index + 1 (0 = empty), the entry's generation when
+ * inserted, padding, then the whole key (FLOW_WORDS words). 160 bytes.
+ */
+const EMC_HASH = 0, EMC_ENTRY = 1, EMC_GEN = 2, EMC_KEY = 4;
+export const EMC_WORDS = EMC_KEY + FLOW_WORDS;
 /** OVS DPCLS_OPTIMIZATION_INTERVAL, in ms. */
 export const DPCLS_OPTIMIZATION_INTERVAL_MS = 1000;
 
@@ -55,11 +61,8 @@ export class FlowTablePmd {
   private insertMin = 0;
   private nextOptimize = 0;
 
-  // EMC (private memory).
-  private readonly emcHash = new Uint32Array(EMC_ENTRIES);
-  private readonly emcEntry = new Int32Array(EMC_ENTRIES).fill(-1);
-  private readonly emcGen = new Int32Array(EMC_ENTRIES);
-  private readonly emcKeys = new Uint32Array(EMC_ENTRIES * FLOW_WORDS);
+  // EMC (private memory): EMC_WORDS per entry, one record so that a probe touches few cache lines.
+  private readonly emc = new Uint32Array(EMC_ENTRIES * EMC_WORDS);
 
   // dpcls view: per position p, subtable id, seed, word count, used words and mask values, hits.
   private viewVersion = -1;
@@ -174,12 +177,13 @@ export class FlowTablePmd {
 
   /** EMC lookup with the key's EMC hash (`hashKeyFast`); entry index or -1. */
   emcLookup(keys: Uint32Array, keyBase: number, hash: number): number {
-    const i32 = this.i32, ent = this.table.entBase;
+    const i32 = this.i32, ent = this.table.entBase, emc = this.emc;
     let idx = hash & EMC_MASK;
     for (let seg = 0; seg < 2; seg++) {
-      if (this.emcHash[idx] === hash) {
-        const e = this.emcEntry[idx]!;
-        if (e >= 0 && Atomics.load(i32, ent + e * ENTRY_WORDS + E_GEN) === this.emcGen[idx] && this.emcKeyEqual(idx, keys, keyBase)) {
+      const r = idx * EMC_WORDS;
+      if (emc[r + EMC_HASH] === hash) {
+        const e = emc[r + EMC_ENTRY]! - 1;
+        if (e >= 0 && (Atomics.load(i32, ent + e * ENTRY_WORDS + E_GEN) >>> 0) === emc[r + EMC_GEN] && this.emcKeyEqual(r, keys, keyBase)) {
           return e;
         }
       }
@@ -207,37 +211,41 @@ export class FlowTablePmd {
    * the new key replaces a dead candidate, else the one with the lower hash.
    */
   emcInsert(keys: Uint32Array, keyBase: number, hash: number, entry: number): void {
+    const emc = this.emc;
+    const gen = Atomics.load(this.i32, this.table.entBase + entry * ENTRY_WORDS + E_GEN) >>> 0;
     let victim = -1;
     let idx = hash & EMC_MASK;
-    const gen = Atomics.load(this.i32, this.table.entBase + entry * ENTRY_WORDS + E_GEN);
     for (let seg = 0; seg < 2; seg++) {
-      if (this.emcHash[idx] === hash && this.emcKeyEqual(idx, keys, keyBase)) {
-        this.emcEntry[idx] = entry;
-        this.emcGen[idx] = gen;
+      const r = idx * EMC_WORDS;
+      if (emc[r + EMC_HASH] === hash && this.emcKeyEqual(r, keys, keyBase)) {
+        emc[r + EMC_ENTRY] = entry + 1;
+        emc[r + EMC_GEN] = gen;
         return;
       }
-      if (victim < 0 || (this.emcAlive(victim) && !this.emcAlive(idx)) || this.emcHash[idx]! < this.emcHash[victim]!) victim = idx;
+      if (victim < 0 || (this.emcAlive(victim) && !this.emcAlive(idx))
+        || emc[r + EMC_HASH]! < emc[victim * EMC_WORDS + EMC_HASH]!) victim = idx;
       idx = (hash >>> EMC_SHIFT) & EMC_MASK;
     }
-    this.emcKeys.set(keys.subarray(keyBase, keyBase + FLOW_WORDS), victim * FLOW_WORDS);
-    this.emcHash[victim] = hash;
-    this.emcEntry[victim] = entry;
-    this.emcGen[victim] = gen;
+    const r = victim * EMC_WORDS;
+    for (let i = 0; i < FLOW_WORDS; i++) emc[r + EMC_KEY + i] = keys[keyBase + i]!;
+    emc[r + EMC_HASH] = hash;
+    emc[r + EMC_ENTRY] = entry + 1;
+    emc[r + EMC_GEN] = gen;
   }
 
   /** Empties the EMC (e.g. after emc-insert-inv-prob changes to 0). */
   emcClear(): void {
-    this.emcEntry.fill(-1);
+    for (let i = 0; i < EMC_ENTRIES; i++) this.emc[i * EMC_WORDS + EMC_ENTRY] = 0;
   }
 
   private emcAlive(idx: number): boolean {
-    const e = this.emcEntry[idx]!;
-    return e >= 0 && Atomics.load(this.i32, this.table.entBase + e * ENTRY_WORDS + E_GEN) === this.emcGen[idx];
+    const r = idx * EMC_WORDS, e = this.emc[r + EMC_ENTRY]! - 1;
+    return e >= 0 && (Atomics.load(this.i32, this.table.entBase + e * ENTRY_WORDS + E_GEN) >>> 0) === this.emc[r + EMC_GEN];
   }
 
-  private emcKeyEqual(idx: number, keys: Uint32Array, keyBase: number): boolean {
-    const k = this.emcKeys, b = idx * FLOW_WORDS;
-    for (let i = 0; i < FLOW_WORDS; i++) if (k[b + i] !== keys[keyBase + i]) return false;
+  private emcKeyEqual(r: number, keys: Uint32Array, keyBase: number): boolean {
+    const emc = this.emc, b = r + EMC_KEY;
+    for (let i = 0; i < FLOW_WORDS; i++) if (emc[b + i] !== keys[keyBase + i]) return false;
     return true;
   }
 
@@ -250,7 +258,7 @@ export class FlowTablePmd {
     const i32 = this.i32;
     if (Atomics.load(i32, H_ST_VERSION) !== this.viewVersion) this.rebuildView();
     const n = this.vCount, vUsed = this.vUsed, vMask = this.vMask, vN = this.vN, vSeed = this.vSeed, vId = this.vId;
-    const t = this.table, ent = t.entBase, dBase = t.dpclsBase, dMask = t.dpclsMask;
+    const t = this.table, ent = t.entBase, dBase = t.dpclsBase, dMask = t.dpclsMask, nBase = t.dpclsNextBase;
     for (let p = 0; p < n; p++) {
       const nu = vN[p]!, off = p * FLOW_WORDS;
       // hashMaskedWords (OVS hash_add per word + hash_finish), inlined for the hot loop.
@@ -275,24 +283,26 @@ export class FlowTablePmd {
       // A plain read of an empty bucket is a miss either way; a non-empty head is re-read with
       // Atomics.load so that the entry it publishes is seen initialized.
       if (i32[b]! < 0) continue;
-      let e = Atomics.load(i32, b);
-      const id = vId[p]!;
-      while (e >= 0) {
-        const eb = ent + e * ENTRY_WORDS;
-        if (i32[eb + E_HASH] === h && i32[eb + E_SUBTABLE] === id) {
-          const kb = eb + E_KEY;
-          let j = 0;
-          for (; j < nu; j++) {
-            const w = vUsed[off + j]!;
-            if ((keys[keyBase + w]! & vMask[off + j]!) !== i32[kb + w]) break;
-          }
-          if (j === nu) {
-            this.vHits[p]!++;
-            this.lastSubtables = p + 1;
-            return e;
+      let link = Atomics.load(i32, b);
+      const id = vId[p]!, tag = h >>> 25;
+      while (link >= 0) {
+        const e = link & LINK_INDEX_MASK;
+        if (link >>> LINK_TAG_SHIFT === tag) {
+          const eb = ent + e * ENTRY_WORDS;
+          if (i32[eb + E_HASH] === h && i32[eb + E_SUBTABLE] === id) {
+            const kb = eb + E_PKEY;
+            let j = 0;
+            for (; j < nu; j++) {
+              if ((keys[keyBase + vUsed[off + j]!]! & vMask[off + j]!) !== i32[kb + j]) break;
+            }
+            if (j === nu) {
+              this.vHits[p]!++;
+              this.lastSubtables = p + 1;
+              return e;
+            }
           }
         }
-        e = Atomics.load(i32, eb + E_NEXT);
+        link = Atomics.load(i32, nBase + e);
       }
     }
     this.lastSubtables = n;

@@ -176,12 +176,11 @@ function runReader() {
       hits++;
       if (pmd.lastPath === LOOKUP_EMC) emcHits++;
       const gen0 = table.entryGen(e);
-      const kb = table.entryKeyBase(e);
       const slot = table.flowActions(e);
       const off = table.actionsOffset(slot), len = table.actionsLength(slot);
       const bk = readHeader(off), inc = readHeader(off + 4), ver = readHeader(off + 8);
       if (bk !== k) { fail(`reader ${id}: key ${k} got actions of key ${bk}`); continue; }
-      if (table.u32[kb + W_NW_SRC] !== ((0x0a000000 + k) >>> 0)) fail(`reader ${id}: key ${k} got entry ${e} with another key`);
+      if (table.entryKeyWord(e, W_NW_SRC) !== ((0x0a000000 + k) >>> 0)) fail(`reader ${id}: key ${k} got entry ${e} with another key`);
       if (len !== blobLen(ver)) fail(`reader ${id}: k=${k} inc=${inc} ver=${ver}: length ${len}, want ${blobLen(ver)}`);
       for (let i = 12; i < len; i++) {
         if (u8[off + i] !== patternByte(k, inc, ver, i)) { fail(`reader ${id}: torn actions k=${k} inc=${inc} ver=${ver} byte ${i}`); break; }
@@ -201,7 +200,7 @@ function runReader() {
         held += spin & 1;
         const g = table.entryGen(e);
         if (g !== gen0 && g !== ((gen0 + 1) | 0)) fail(`reader ${id}: entry ${e} reused while held (gen ${gen0} -> ${g})`);
-        if (table.u32[kb + W_NW_SRC] !== ((0x0a000000 + k) >>> 0)) fail(`reader ${id}: entry ${e} key changed while held`);
+        if (table.entryKeyWord(e, W_NW_SRC) !== ((0x0a000000 + k) >>> 0)) fail(`reader ${id}: entry ${e} key changed while held`);
         if (readHeader(off) !== k || readHeader(off + 4) !== inc || readHeader(off + 8) !== ver || table.actionsLength(slot) !== len) {
           fail(`reader ${id}: action slot ${slot} reused while held`);
         }
