@@ -10,7 +10,7 @@ describe('control/tunables', () => {
       'min-revalidate-pps': 5,
       'emc-insert-inv-prob': 100,
       'mac-aging-time': 300,
-      'mac-table-size': 8192,
+      'mac-table-size': 2048,
     });
     expect(TUNABLE_NAMES).to.have.length(7);
   });
