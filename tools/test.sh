@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 pnpm exec tsc -p tsconfig.test.json --noEmit
-exec pnpm exec mocha "$@"
+if [ $# -gt 0 ]; then exec pnpm exec mocha "$@"; else exec pnpm -s test; fi

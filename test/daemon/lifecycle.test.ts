@@ -81,7 +81,7 @@ describe('daemon e2e: start, stop, show', function () {
     expect(r.stdout).to.contain('Bridge brX');
     expect(r.stdout).to.match(/pmd\s+1 \(auto\)\s+alive 1\s+restarts 0/);
     expect(r.stdout).to.match(/max-idle\s+10000 ms/);
-    expect(r.stdout).to.match(/mac-table-size\s+8192 entries/);
+    expect(r.stdout).to.match(/mac-table-size\s+2048 entries/);
   });
 
   it('exits 3 naming the socket when no daemon runs, for every command', async () => {
