@@ -55,10 +55,10 @@ describe('dpif/flow table: concurrency with real worker threads', function () {
     expect(sum((r) => r.emcHits)).to.be.greaterThan(1000);
     expect(sum((r) => r.misses)).to.be.greaterThan(100);
     expect(sum((r) => r.offlines)).to.be.greaterThan(0);
-    expect(wsum((w) => w.creates)).to.be.greaterThan(1000);
-    expect(wsum((w) => w.modifies)).to.be.greaterThan(1000);
-    expect(wsum((w) => w.batches)).to.be.greaterThan(10);
-    expect(wsum((w) => w.dumps)).to.be.greaterThan(10);
+    expect(wsum((w) => w.creates)).to.be.greaterThan(300);
+    expect(wsum((w) => w.modifies)).to.be.greaterThan(300);
+    expect(wsum((w) => w.batches)).to.be.greaterThan(5);
+    expect(wsum((w) => w.dumps)).to.be.greaterThan(5);
     expect(wsum((w) => w.creates)).to.equal(wsum((w) => w.deletes));
 
     // Every lookup was counted exactly once in the stats its flow's delete returned.

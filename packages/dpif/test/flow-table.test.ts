@@ -405,15 +405,18 @@ describe('dpif/flow table: PMD lookups (dpcls, EMC)', () => {
     expect(pmd.lastPath).to.equal(LOOKUP_EMC);
 
     t.emcInsertInvProb = 0;
+    pmd.quiesce(); // PMDs pick up emc-insert-inv-prob at their quiescent points
     pmd.lookup(pk, 0);
     expect(pmd.lastPath, 'EMC off: not consulted').to.equal(LOOKUP_MEGAFLOW);
     pmd.emcClear();
     for (let i = 0; i < 10; i++) pmd.lookup(pk, 0);
     t.emcInsertInvProb = 1;
+    pmd.quiesce();
     pmd.lookup(pk, 0);
     expect(pmd.lastPath, 'nothing was inserted while off').to.equal(LOOKUP_MEGAFLOW);
 
     t.emcInsertInvProb = 100;
+    pmd.quiesce();
     pmd.emcClear();
     let emcHits = 0;
     const n = 4000;

@@ -127,6 +127,12 @@ export class FlowTablePmd {
     if (c > 0x3fffffff) c = 1;
     this.qsCounter = c;
     qsbrPublish(this.i32, this.slot, c);
+    // emc-insert-inv-prob is re-read here, once per burst, as OVS PMDs refresh it per iteration.
+    const inv = Atomics.load(this.i32, H_EMC_INV_PROB);
+    if (inv !== this.invProb) {
+      this.invProb = inv;
+      this.insertMin = inv === 0 ? 0 : Math.floor(0xffffffff / inv);
+    }
   }
 
   /** Before sleeping: the PMD holds no entry index until `online()`. Writers stop waiting for it. */
@@ -151,10 +157,11 @@ export class FlowTablePmd {
   /**
    * Full lookup of the key at `keys[keyBase..+FLOW_WORDS)`: EMC (if enabled), then dpcls, then a
    * probabilistic EMC insert on a dpcls hit. Returns the flow entry index or -1 (miss → upcall).
+   * emc-insert-inv-prob changes take effect at the next `quiesce()`.
    * Sets `lastPath`, `lastSubtables`, `lastHash`.
    */
   lookup(keys: Uint32Array, keyBase: number): number {
-    const emcOn = Atomics.load(this.i32, H_EMC_INV_PROB) !== 0;
+    const emcOn = this.insertMin !== 0;
     let h = 0;
     if (emcOn) {
       h = hashKeyFast(keys, keyBase);
@@ -194,11 +201,6 @@ export class FlowTablePmd {
 
   /** Inserts with probability 1/emc-insert-inv-prob (OVS emc_probabilistic_insert). */
   emcProbabilisticInsert(keys: Uint32Array, keyBase: number, hash: number, entry: number): void {
-    const inv = Atomics.load(this.i32, H_EMC_INV_PROB);
-    if (inv !== this.invProb) {
-      this.invProb = inv;
-      this.insertMin = inv === 0 ? 0 : Math.floor(0xffffffff / inv);
-    }
     if (this.insertMin === 0) return;
     let x = this.rng;
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
