@@ -8,9 +8,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  FLOW_WORDS, W_DL_TYPE, W_IN_PORT, W_NW, W_NW_DST, W_NW_SRC, W_TP, W_VLAN0, W_IPV6_DST, formatMatch,
+  FLOW_WORDS, W_DL_TYPE, W_IN_PORT, W_NW, W_NW_DST, W_NW_SRC, W_TP, W_VLAN0, W_IPV6_DST,
+  formatMatch, parseMatch
 } from '@tsvs/packet';
-import { parseMatch } from '@tsvs/packet/ofctl-parse';
 import { Classifier, VERSION_NOT_REMOVED, type ClsRule, type PrefixField } from '@tsvs/ofproto';
 
 function m(text: string): { key: Uint32Array; mask: Uint32Array } {

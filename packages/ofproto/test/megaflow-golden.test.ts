@@ -17,9 +17,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  FLOW_WORDS, FLOW_NW_FRAG_LATER, VLAN_CFI, W_DL_TYPE, W_IN_PORT, W_MPLS0, W_NW, W_TP, W_VLAN0, W_VLAN1, formatMatch,
+  FLOW_WORDS, FLOW_NW_FRAG_LATER, VLAN_CFI, W_DL_TYPE, W_IN_PORT, W_MPLS0, W_NW, W_TP, W_VLAN0,
+  W_VLAN1, formatMatch, parseMatch
 } from '@tsvs/packet';
-import { parseMatch } from '@tsvs/packet/ofctl-parse';
 import { OfTables, parseFlowMod, type OfRule } from '@tsvs/ofproto';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

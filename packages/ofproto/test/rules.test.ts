@@ -6,8 +6,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FLOW_WORDS, W_NW, W_TP, W_VLAN0, W_DL_SRC_HI, W_DL_SRC_LO } from '@tsvs/packet';
-import { parseMatch } from '@tsvs/packet/ofctl-parse';
+import { FLOW_WORDS, W_NW, W_TP, W_VLAN0, W_DL_SRC_HI, W_DL_SRC_LO, parseMatch } from '@tsvs/packet';
 import {
   OFPP_CONTROLLER, OFPP_NONE, fieldByName, fieldMaskBits, fieldPrereqsOk, fieldSet, formatActions,
   makePortMap, parseActions, parseFlowMod, formatFlowMod,

@@ -4,8 +4,7 @@
  * crediting and forwarding, dump-flows printing.
  */
 import { expect } from 'chai';
-import { FLOW_WORDS } from '@tsvs/packet';
-import { parseMatch } from '@tsvs/packet/ofctl-parse';
+import { FLOW_WORDS, parseMatch } from '@tsvs/packet';
 import {
   OfTables, OfTablesError, parseFlowMod, makePortMap, type FlowModCommand,
 } from '@tsvs/ofproto';

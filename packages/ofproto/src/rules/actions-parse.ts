@@ -9,8 +9,7 @@
  * The checks that need the rule's match and table (prerequisites, goto_table order) are in
  * ./actions-check.ts.
  */
-import { tokenizeMatch } from '@tsvs/packet/ofctl-parse';
-import { parseEth, parseIp4 } from '@tsvs/packet/text-util';
+import { tokenizeMatch, parseEth, parseIp4 } from '@tsvs/packet';
 import { NX_CTLR_NO_METER, type OfAction, type ControllerAction } from './actions.js';
 import { fieldByName, fieldValueValid } from './fields.js';
 import { parseFieldValue } from './field-value.js';

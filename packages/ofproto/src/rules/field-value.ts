@@ -7,8 +7,10 @@
  * ports by number or name; `*` for "any" (zero value and mask). Like @tsvs/packet's match parser,
  * integers too large for the field are refused (ovs-ofctl truncates decimal ones silently).
  */
-import { formatEthMasked, formatIp4Masked, formatIp6Masked } from '@tsvs/packet';
-import { parseUintText, parseIp4Masked, parseIp6Masked, parseEthMasked } from '@tsvs/packet/text-util';
+import {
+  formatEthMasked, formatIp4Masked, formatIp6Masked, parseUintText, parseIp4Masked, parseIp6Masked,
+  parseEthMasked
+} from '@tsvs/packet';
 import { fieldWords, type OfField } from './fields.js';
 import { formatPort, parsePort, type PortMap } from './ports.js';
 import { OfctlSyntaxError } from './tokenize.js';

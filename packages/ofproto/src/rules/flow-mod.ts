@@ -13,8 +13,7 @@
  *
  * A FlowMod is plain data (typed arrays, bigints, plain objects): it can be posted to a worker.
  */
-import { FLOW_WORDS } from '@tsvs/packet';
-import { tokenizeMatch, parseMatchField, finishMatch } from '@tsvs/packet/ofctl-parse';
+import { FLOW_WORDS, tokenizeMatch, parseMatchField, finishMatch } from '@tsvs/packet';
 import type { OfAction } from './actions.js';
 import { parseActions, parseTableId } from './actions-parse.js';
 import { checkActions } from './actions-check.js';

@@ -5,8 +5,7 @@
  * Physical ports are 1..0xfeff; reserved ports have names. A `PortMap` (name <-> number) lets
  * rules name ports (`in_port=p1`, `output:p1`) and `--names`-style printing.
  */
-import { formatOfpPort } from '@tsvs/packet';
-import { parseOfpPort } from '@tsvs/packet/ofctl-parse';
+import { formatOfpPort, parseOfpPort } from '@tsvs/packet';
 import { parseDecimal } from './tokenize.js';
 
 /** One past the highest physical port (OFPP_MAX). */
