@@ -54,8 +54,7 @@ function parseHexBytes(s: string): string | undefined {
   }
 }
 
-function parseController(arg: string, portMap: PortMap | undefined): OfAction {
-  void portMap;
+function parseController(arg: string): OfAction {
   let reason = 'action';
   let controllerId = 0;
   let maxLen = 0xffff;
@@ -168,7 +167,7 @@ function parseOne(name: string, value: string, portMap: PortMap | undefined): Of
       return { type: 'output', port, maxLen: port === OFPP_CONTROLLER ? 0xffff : 0 };
     }
     case 'controller':
-      return parseController(value, portMap);
+      return parseController(value);
     case 'set_field':
       return parseSetField(value, portMap);
     case 'set_vlan_vid':
