@@ -611,8 +611,8 @@ export class PmdLoop implements OdpUpcallSink {
     if (Atomics.load(this.ctl, 0) !== this.ctlSeen) timeout = 0;
     const before = this.nowMs;
     if (timeout > 0) {
-      bank.sleep(slot, seq, timeout);
       this.cnt[this.cb + PMD_SLEEP_ITER]++;
+      bank.sleep(slot, seq, timeout);
     } else bank.endSleep(slot);
     this.wake();
     this.cnt[this.cb + PMD_CYCLES_SLEEP] += (this.nowMs - before) * 1e6;
