@@ -493,12 +493,17 @@ describe('dpif/flow table: PMD lookups (dpcls, EMC)', () => {
     expect(t.readStats(b.entry)).to.deep.equal({ packets: 1, bytes: 64, used: 40, tcpFlags: 0 });
   });
 
-  it('a PMD id can be held by one handle at a time', () => {
+  it('a PMD id can be held by one handle at a time; table.lookup goes through this thread\'s handle', () => {
     const t = FlowTable.create({ capacity: 8, maxPmds: 2 });
+    const r = t.put({ flags: CREATE, key: key(1, 5), mask: M_SRC, actions: acts(1) });
+    expect(() => t.lookup(key(1, 5), 0, 1)).to.throw(/not open/);
     const p = t.openPmd(1);
+    expect(t.lookup(key(1, 5), 0, 1)).to.equal(r.entry);
+    expect(t.lookup(key(1, 6), 0, 1)).to.equal(-1);
     expect(() => t.openPmd(1)).to.throw(/already in use/);
     expect(() => t.openPmd(2)).to.throw(RangeError);
     p.close();
+    expect(() => t.lookup(key(1, 5), 0, 1)).to.throw(/not open/);
     t.openPmd(1).close();
   });
 });

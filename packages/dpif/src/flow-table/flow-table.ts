@@ -114,6 +114,8 @@ export class FlowTable {
   private readonly snap: Int32Array;
   /** PMD ids whose handle this thread holds (not waited for by this thread's grace periods). @internal */
   readonly localPmds: Uint8Array;
+  /** This thread's PMD handles by id. @internal */
+  readonly pmdHandles: Array<FlowTablePmd | undefined> = [];
   // Writer scratch (per thread).
   private readonly sKey = new Uint32Array(FLOW_WORDS);
   private readonly sMask = new Uint32Array(FLOW_WORDS);
@@ -220,6 +222,17 @@ export class FlowTable {
   set emcInsertInvProb(n: number) {
     if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new RangeError(`emc-insert-inv-prob ${n} must be an integer >= 0`);
     Atomics.store(this.i32, H_EMC_INV_PROB, n);
+  }
+
+  /**
+   * Full PMD lookup (EMC, dpcls, probabilistic EMC insert) of the key at `keys[keyBase..]` through
+   * this thread's handle for `pmdId` (see `openPmd`, FlowTablePmd.lookup). Returns the flow entry
+   * index or -1. Allocates nothing. Throws Error if this thread has no open handle for `pmdId`.
+   */
+  lookup(keys: Uint32Array, keyBase: number, pmdId: number): number {
+    const h = this.pmdHandles[pmdId];
+    if (h === undefined) throw new Error(`flow table: pmd id ${pmdId} is not open in this thread`);
+    return h.lookup(keys, keyBase);
   }
 
   // ---- Entry accessors (any thread; the PMD may call them on entries it looked up) ----

@@ -116,6 +116,7 @@ export class FlowTablePmd {
     this.tN = new Int32Array(n);
     this.stamp = new Int32Array(n);
     table.localPmds[pmdId] = 1;
+    table.pmdHandles[pmdId] = this;
     this.online();
   }
 
@@ -149,6 +150,7 @@ export class FlowTablePmd {
   close(): void {
     this.offline();
     this.table.localPmds[this.pmdId] = 0;
+    this.table.pmdHandles[this.pmdId] = undefined;
     Atomics.store(this.i32, this.slot + Q_CLAIMED, 0);
   }
 
