@@ -9,7 +9,7 @@
 # traced (ofproto/trace "Datapath actions:"). Writes test/golden/actions/cases.json.
 #
 # Needs root, openvswitch-switch 3.1, python3. Everything is removed on exit, whatever happens.
-# Usage: bash tools/ovs-golden/actions-golden.sh [OUT_JSON]
+# Usage: bash tools/ovs-golden/actions-golden.sh [OUT_JSON]   (PCAPS=dir overrides /work/shared/pcaps)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-test/golden/actions/cases.json}
@@ -18,8 +18,10 @@ NS_FAR=tsvsg-far
 D=$(mktemp -d /tmp/tsvsg-ovs.XXXXXX)
 export OVS_RUNDIR=$D OVS_LOGDIR=$D OVS_DBDIR=$D OVS_SYSCONFDIR=$D
 
+PY=
 cleanup() {
   set +e
+  if [ -n "$PY" ]; then kill "$PY" 2>/dev/null; wait "$PY" 2>/dev/null; fi
   for p in ovs-vswitchd ovsdb-server; do
     if [ -f "$D/$p.pid" ]; then
       pid=$(cat "$D/$p.pid")
@@ -33,6 +35,7 @@ cleanup() {
   rm -rf "$D"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM HUP
 
 for ns in $NS_OVS $NS_FAR; do
   if ip netns list | grep -qw "$ns"; then echo "namespace $ns exists (a previous run?); remove it first" >&2; exit 1; fi
@@ -63,5 +66,9 @@ for i in 0 1 2; do
 done
 CTL="$D/ovs-vswitchd.$(cat "$D/ovs-vswitchd.pid").ctl"
 
+# In the background + wait, so that a signal is handled at once (the traps then clean up).
 ip netns exec $NS_FAR python3 tools/ovs-golden/actions-golden.py \
-  --ctl "$CTL" --db "unix:$D/db.sock" --pcaps /work/shared/pcaps --out "$OUT"
+  --ctl "$CTL" --db "unix:$D/db.sock" --pcaps "${PCAPS:-/work/shared/pcaps}" --out "$OUT" &
+PY=$!
+wait $PY
+PY=
