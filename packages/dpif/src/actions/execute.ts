@@ -13,9 +13,10 @@
  * |      |          | l3 and l4 are computed (extractFlow) when an action first needs them       |
  * | 5    | PKT_L4   | offset of the transport header, or OFS_NONE                               |
  * Words 3..5 are exactly what `extractFlow(frame, off, len, inPort, key, keyBase, pkt, base + 3)`
- * writes (OVS dp_packet l2_5_ofs/l3_ofs/l4_ofs), so the PMD extracts straight into the register. The executor
- * keeps the register current: push_vlan/pop_vlan move PKT_OFF, PKT_LEN and the offsets, and a
- * clone moves PKT_BUF/PKT_OFF.
+ * writes (OVS dp_packet l2_5_ofs/l3_ofs/l4_ofs), so the PMD extracts straight into the register.
+ * The executor keeps the register current: push_vlan/pop_vlan move PKT_OFF, PKT_LEN and the
+ * offsets, and a clone moves PKT_BUF/PKT_OFF. It writes no pool metadata (e.g. the shm pool's
+ * M_OFF/M_LEN): output entries carry each frame's offset and length.
  *
  * Semantics (OVS): actions apply in order; `output` sends the packet as it is at that point.
  * Outputs are recorded in an {@link OdpOutputBatch} as (port, buf, off, len) without copying, so
