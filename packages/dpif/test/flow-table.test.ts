@@ -5,7 +5,7 @@ import {
   LOOKUP_MISS, formatUfid, parseUfid, type FlowInfo, type FlowTerse,
 } from '@tsvs/dpif';
 import {
-  FLOW_WORDS, W_DL_SRC_LO, W_DL_TYPE, W_IN_PORT, W_NW, W_NW_DST, W_NW_SRC, W_TP, keyMatches,
+  FLOW_WORDS, W_DL_SRC_LO, W_DL_TYPE, W_IN_PORT, W_NW, W_NW_DST, W_NW_SRC, W_TP, hashKeyFast, keyMatches,
 } from '@tsvs/packet';
 
 const CREATE = DPIF_FP_CREATE, MODIFY = DPIF_FP_MODIFY;
@@ -394,6 +394,41 @@ describe('dpif/flow table: PMD lookups (dpcls, EMC)', () => {
     pmd.close();
   });
 
+  it('lookupBatch and dpclsLookupBatch give the same entries as key-by-key lookups', () => {
+    const t = FlowTable.create({ capacity: 1024, emcInsertInvProb: 0 });
+    const pmd = t.openPmd(0);
+    const masks = [M_SRC, M_DST24, M_TP, mask([W_DL_TYPE, 0xffff], [W_NW_SRC, 0xffff0000], [W_TP, 0xffff])];
+    for (let i = 0; i < 400; i++) {
+      t.put({ flags: CREATE, key: key(1 + (i % 7), (0x0b000000 + i * 7919) >>> 0, (0xc0a80000 + i * 256) >>> 0, ((3000 + i) << 16) | i), mask: masks[i % 4]!, actions: acts(1) });
+    }
+    fc.assert(fc.property(fc.integer({ min: 1, max: 32 }), fc.array(fc.tuple(fc.nat(399), fc.boolean(), fc.nat()), { minLength: 32, maxLength: 32 }), fc.boolean(), fc.integer(), (n, picks, emc, keysMap) => {
+      t.emcInsertInvProb = emc ? 2 : 0;
+      pmd.quiesce();
+      const keys = new Uint32Array(32 * FLOW_WORDS);
+      picks.forEach(([i, miss, noise], j) => {
+        keys.set(key(miss ? 99 : 1 + (i % 7), (0x0b000000 + i * 7919) >>> 0, (0xc0a80000 + i * 256 + (noise & 0xff)) >>> 0, ((3000 + i) << 16) | i), j * FLOW_WORDS);
+      });
+      const single: number[] = [];
+      let sumPos = 0;
+      for (let j = 0; j < n; j++) {
+        single.push(pmd.dpclsLookup(keys, j * FLOW_WORDS));
+        if (single[j]! >= 0) sumPos += pmd.lastSubtables;
+      }
+      const out = new Int32Array(32).fill(-7);
+      const found = pmd.lookupBatch(keys, 0, n, out);
+      expect(Array.from(out.subarray(0, n))).to.deep.equal(single);
+      expect(out[n] ?? -7).to.equal(-7);
+      expect(found).to.equal(single.filter((e) => e >= 0).length);
+      expect(pmd.lastEmcHits + pmd.lastMegaflowHits).to.equal(found);
+      if (!emc) expect(pmd.lastSubtables).to.equal(sumPos);
+      // Only the keys in keysMap are looked up; the others keep their value.
+      const part = new Int32Array(32).fill(-7);
+      pmd.dpclsLookupBatch(keys, 0, n, part, 0, keysMap);
+      for (let j = 0; j < n; j++) expect(part[j]).to.equal((keysMap >>> j) & 1 ? single[j] : -7);
+    }), { numRuns: 300 });
+    pmd.close();
+  });
+
   it('EMC: insert probability 1/N (always for N=1, never for 0, about 1% for 100); hits take the EMC path', () => {
     const t = FlowTable.create({ capacity: 64, emcInsertInvProb: 1 });
     const pmd = t.openPmd(0);
@@ -448,6 +483,25 @@ describe('dpif/flow table: PMD lookups (dpcls, EMC)', () => {
     expect(pmd.lookup(pk, 0)).to.equal(b.entry);
     expect(pmd.lastPath, 'the stale EMC entry must not hit').to.equal(LOOKUP_MEGAFLOW);
     expect(actionsOf(t, b.entry)).to.deep.equal([2]);
+    pmd.close();
+  });
+
+  it('EMC does not record a flow deleted between its dpcls hit and the insert', () => {
+    const t = FlowTable.create({ capacity: 4, emcInsertInvProb: 1 });
+    const pmd = t.openPmd(0);
+    const a = t.put({ flags: CREATE, key: key(1, 5), mask: M_SRC, actions: acts(1) });
+    const pk = key(1, 5);
+    const e = pmd.dpclsLookup(pk, 0);
+    expect(e).to.equal(a.entry);
+    t.del(a.ufid); // another thread's delete, between the PMD's dpcls hit and its EMC insert
+    const h = hashKeyFast(pk, 0);
+    pmd.emcInsert(pk, 0, h, e);
+    expect(pmd.emcLookup(pk, 0, h)).to.equal(-1);
+    // The entry's memory is reused by another flow: still no EMC hit for the old key.
+    const b = t.put({ flags: CREATE, key: key(1, 6), mask: M_SRC, actions: acts(2) });
+    expect(b.entry).to.equal(e);
+    expect(pmd.emcLookup(pk, 0, h)).to.equal(-1);
+    expect(pmd.lookup(pk, 0)).to.equal(-1);
     pmd.close();
   });
 

@@ -52,6 +52,9 @@ export class FlowTablePmd {
   lastSubtables = 0;
   /** After `lookup`: the EMC hash of the key. */
   lastHash = 0;
+  /** After `lookupBatch`: keys found in the EMC, keys found in the dpcls. */
+  lastEmcHits = 0;
+  lastMegaflowHits = 0;
 
   private readonly i32: Int32Array;
   private readonly slot: number;
@@ -83,6 +86,8 @@ export class FlowTablePmd {
   private readonly tN: Int32Array;
   private readonly stamp: Int32Array;
   private stampNow = 0;
+  private readonly bHash = new Int32Array(32);
+  private readonly bKeyHash = new Uint32Array(32);
 
   /**
    * Claims PMD id `pmdId` of `table` for the calling thread and goes online. Throws RangeError for an
@@ -184,6 +189,44 @@ export class FlowTablePmd {
     return e;
   }
 
+  /**
+   * Batch lookup of n <= 32 keys at `keyBase + i * FLOW_WORDS`, as an OVS PMD processes an rx
+   * burst: EMC for each key (if enabled), one `dpclsLookupBatch` for the EMC misses, probabilistic
+   * EMC inserts for the dpcls hits. Writes entry indices (-1 = miss) to `out[0..n)`, returns the
+   * number found; sets `lastEmcHits`, `lastMegaflowHits` and `lastSubtables` (sum of subtable
+   * positions over the megaflow hits). Allocates nothing.
+   */
+  lookupBatch(keys: Uint32Array, keyBase: number, n: number, out: Int32Array): number {
+    const emcOn = this.insertMin !== 0, hashes = this.bKeyHash;
+    let missMap = 0, emcHits = 0;
+    for (let i = 0; i < n; i++) {
+      let e = -1;
+      if (emcOn) {
+        const h = hashKeyFast(keys, keyBase + i * FLOW_WORDS);
+        hashes[i] = h;
+        e = this.emcLookup(keys, keyBase + i * FLOW_WORDS, h);
+      }
+      if (e >= 0) {
+        out[i] = e;
+        emcHits++;
+      } else missMap |= 1 << i;
+    }
+    let mf = 0;
+    this.lastSubtables = 0;
+    if (missMap !== 0) {
+      mf = this.dpclsLookupBatch(keys, keyBase, n, out, 0, missMap);
+      if (emcOn && mf > 0) {
+        for (let m = missMap; m !== 0; m &= m - 1) {
+          const i = 31 - Math.clz32(m & -m), e = out[i]!;
+          if (e >= 0) this.emcProbabilisticInsert(keys, keyBase + i * FLOW_WORDS, hashes[i]!, e);
+        }
+      }
+    }
+    this.lastEmcHits = emcHits;
+    this.lastMegaflowHits = mf;
+    return emcHits + mf;
+  }
+
   /** EMC lookup with the key's EMC hash (`hashKeyFast`); entry index or -1. */
   emcLookup(keys: Uint32Array, keyBase: number, hash: number): number {
     const i32 = this.i32, ent = this.table.entBase, emc = this.emc;
@@ -212,11 +255,15 @@ export class FlowTablePmd {
 
   /**
    * Inserts unconditionally (OVS emc_insert): an entry with the same key is repointed; otherwise
-   * the new key replaces a dead candidate, else the one with the lower hash.
+   * the new key replaces a dead candidate, else the one with the lower hash. A flow that is no
+   * longer alive is not inserted.
    */
   emcInsert(keys: Uint32Array, keyBase: number, hash: number, entry: number): void {
     const emc = this.emc;
     const gen = Atomics.load(this.i32, this.table.entBase + entry * ENTRY_WORDS + E_GEN) >>> 0;
+    // A flow deleted since the dpcls found it has an even generation. Recording that generation
+    // would make the record "match" the dead entry forever, after its memory is reused: skip it.
+    if ((gen & 1) === 0) return;
     let victim = -1;
     let idx = hash & EMC_MASK;
     for (let seg = 0; seg < 2; seg++) {
@@ -311,6 +358,80 @@ export class FlowTablePmd {
     }
     this.lastSubtables = n;
     return -1;
+  }
+
+  /**
+   * Batch dpcls lookup, as OVS dpcls_lookup(): the keys at `keyBase + i * FLOW_WORDS` for i < n
+   * (n <= 32) whose bit is set in `keysMap` (default: all). Each subtable in rank order hashes every
+   * still-unmatched key first, then probes them all, so the memory accesses of different keys
+   * overlap. Writes the entry index or -1 to `out[outBase + i]` for those keys (others untouched);
+   * returns the number found. Sets `lastSubtables` to the sum over the found keys of the position
+   * (1-based) of the subtable that matched (OVS "lookups_match"). Allocates nothing.
+   */
+  dpclsLookupBatch(keys: Uint32Array, keyBase: number, n: number, out: Int32Array, outBase = 0, keysMap = -1): number {
+    const i32 = this.i32;
+    if (Atomics.load(i32, H_ST_VERSION) !== this.viewVersion) this.rebuildView();
+    const cnt = this.vCount, vUsed = this.vUsed, vMask = this.vMask, vN = this.vN, vSeed = this.vSeed, vId = this.vId;
+    const t = this.table, ent = t.entBase, dBase = t.dpclsBase, dMask = t.dpclsMask, nBase = t.dpclsNextBase;
+    const hashes = this.bHash;
+    let left = (n >= 32 ? -1 : (1 << n) - 1) & keysMap;
+    let found = 0, lookups = 0;
+    for (let m = left; m !== 0; m &= m - 1) out[outBase + 31 - Math.clz32(m & -m)] = -1;
+    for (let p = 0; p < cnt && left !== 0; p++) {
+      const nu = vN[p]!, off = p * FLOW_WORDS, seed = vSeed[p]!;
+      for (let m = left; m !== 0; m &= m - 1) {
+        const i = 31 - Math.clz32(m & -m), kb = keyBase + i * FLOW_WORDS;
+        let h = seed;
+        for (let j = 0; j < nu; j++) {
+          let d = keys[kb + vUsed[off + j]!]! & vMask[off + j]!;
+          if (d !== 0) {
+            d = Math.imul(d, 0xcc9e2d51);
+            d = (d << 15) | (d >>> 17);
+            h ^= Math.imul(d, 0x1b873593);
+          }
+          h = (h << 13) | (h >>> 19);
+          h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+        }
+        h ^= nu * 4;
+        h ^= h >>> 16;
+        h = Math.imul(h, 0x85ebca6b);
+        h ^= h >>> 13;
+        h = Math.imul(h, 0xc2b2ae35);
+        h ^= h >>> 16;
+        hashes[i] = h;
+      }
+      const id = vId[p]!;
+      for (let m = left; m !== 0; m &= m - 1) {
+        const i = 31 - Math.clz32(m & -m), h = hashes[i]!, b = dBase + (h & dMask);
+        if (i32[b]! < 0) continue;
+        let link = Atomics.load(i32, b);
+        const tag = h >>> 25, kb = keyBase + i * FLOW_WORDS;
+        while (link >= 0) {
+          const e = link & LINK_INDEX_MASK;
+          if (link >>> LINK_TAG_SHIFT === tag) {
+            const eb = ent + e * ENTRY_WORDS;
+            if (i32[eb + E_HASH] === h && i32[eb + E_SUBTABLE] === id) {
+              const pk = eb + E_PKEY;
+              let j = 0;
+              for (; j < nu; j++) {
+                if ((keys[kb + vUsed[off + j]!]! & vMask[off + j]!) !== i32[pk + j]) break;
+              }
+              if (j === nu) {
+                out[outBase + i] = e;
+                left &= ~(1 << i);
+                found++;
+                lookups += p + 1;
+                this.vHits[p]!++;
+                break;
+              }
+            }
+          }
+          link = Atomics.load(i32, nBase + e);
+        }
+      }
+    }
+    this.lastSubtables = lookups;
+    return found;
   }
 
   /** Number of subtables in this PMD's view. */

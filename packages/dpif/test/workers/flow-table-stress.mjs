@@ -6,6 +6,7 @@ import { FlowTable, DPIF_FP_CREATE, DPIF_FP_MODIFY, LOOKUP_EMC } from '@tsvs/dpi
 import { FLOW_WORDS, W_IN_PORT, W_DL_TYPE, W_NW_SRC, W_NW_DST, W_NW, W_TP, W_DL_SRC_LO } from '@tsvs/packet';
 
 const { role, id, tableSab, ctlSab, incSab, nKeys, maxInc } = workerData;
+const MODE = process.env.FT_MODE ?? 'mixed';
 const table = FlowTable.attach(tableSab);
 const ctl = new Int32Array(ctlSab); // see the test for the slots
 const C_STOP = 0, C_SEQ = 1, C_INC = 2, C_ERRORS = 3;
@@ -152,20 +153,36 @@ function runReader() {
   const bytes = new Float64Array(maxInc);
   const keys = [];
   for (let k = 0; k < nKeys; k++) keys.push(baseKey(k));
-  const pk = new Uint32Array(FLOW_WORDS);
   const u8 = table.bytes;
   let lookups = 0, hits = 0, emcHits = 0, misses = 0, held = 0, offlines = 0, bursts = 0;
   const readHeader = (off) => u8[off] | (u8[off + 1] << 8) | (u8[off + 2] << 16) | (u8[off + 3] << 24);
+  const burst = new Uint32Array(32 * FLOW_WORDS);
+  const bk = new Int32Array(32), before = new Int32Array(32), seqBefore = new Int32Array(32), out = new Int32Array(32);
   while (Atomics.load(ctl, C_STOP) === 0) {
+    // Odd bursts go through lookupBatch (EMC + batched dpcls), even ones key by key.
+    const batched = MODE === 'batch' || (MODE !== 'single' && (bursts & 1) === 1);
     for (let b = 0; b < 32; b++) {
-      const k = rand(nKeys);
-      pk.set(keys[k]);
+      const k = rand(nKeys), kb = b * FLOW_WORDS;
+      bk[b] = k;
+      burst.set(keys[k], kb);
       // Noise in words no mask uses (4 variants, so that EMC hits happen) and in nw_dst's low byte.
-      pk[W_DL_SRC_LO] = rand(4);
-      pk[W_NW_DST] = (0xc0a80100 | rand(4)) >>> 0;
-      const a = Atomics.load(liveInc, k);
-      const seqBefore = Atomics.load(ctl, C_SEQ);
-      const e = pmd.lookup(pk, 0);
+      burst[kb + W_DL_SRC_LO] = rand(4);
+      burst[kb + W_NW_DST] = (0xc0a80100 | rand(4)) >>> 0;
+    }
+    if (batched) {
+      for (let b = 0; b < 32; b++) { before[b] = Atomics.load(liveInc, bk[b]); seqBefore[b] = Atomics.load(ctl, C_SEQ); }
+      pmd.lookupBatch(burst, 0, 32, out);
+      emcHits += pmd.lastEmcHits;
+    }
+    for (let b = 0; b < 32; b++) {
+      const k = bk[b];
+      let a, sb, e;
+      if (batched) { a = before[b]; sb = seqBefore[b]; e = out[b]; } else {
+        a = Atomics.load(liveInc, k);
+        sb = Atomics.load(ctl, C_SEQ);
+        e = pmd.lookup(burst, b * FLOW_WORDS);
+        if (pmd.lastPath === LOOKUP_EMC) emcHits++;
+      }
       lookups++;
       if (e < 0) {
         misses++;
@@ -174,12 +191,11 @@ function runReader() {
         continue;
       }
       hits++;
-      if (pmd.lastPath === LOOKUP_EMC) emcHits++;
       const gen0 = table.entryGen(e);
       const slot = table.flowActions(e);
       const off = table.actionsOffset(slot), len = table.actionsLength(slot);
-      const bk = readHeader(off), inc = readHeader(off + 4), ver = readHeader(off + 8);
-      if (bk !== k) { fail(`reader ${id}: key ${k} got actions of key ${bk}`); continue; }
+      const hk = readHeader(off), inc = readHeader(off + 4), ver = readHeader(off + 8);
+      if (hk !== k) { fail(`reader ${id}: key ${k} got actions of key ${hk} (entry ${e} gen ${gen0} nw_src ${table.entryKeyWord(e, W_NW_SRC).toString(16)} slot ${slot} inc ${inc} ver ${ver}, ${batched ? 'batch' : 'single path ' + pmd.lastPath}, liveInc ${a}/${Atomics.load(liveInc, k)})`); continue; }
       if (table.entryKeyWord(e, W_NW_SRC) !== ((0x0a000000 + k) >>> 0)) fail(`reader ${id}: key ${k} got entry ${e} with another key`);
       if (len !== blobLen(ver)) fail(`reader ${id}: k=${k} inc=${inc} ver=${ver}: length ${len}, want ${blobLen(ver)}`);
       for (let i = 12; i < len; i++) {
@@ -187,7 +203,7 @@ function runReader() {
       }
       if (incKey[inc] !== k) fail(`reader ${id}: incarnation ${inc} is not of key ${k}`);
       const ds = Atomics.load(incDelSeq, inc);
-      if (ds !== 0 && ds <= seqBefore) fail(`reader ${id}: k=${k} incarnation ${inc} found after its delete returned`);
+      if (ds !== 0 && ds <= sb) fail(`reader ${id}: k=${k} incarnation ${inc} found after its delete returned`);
       const after = Atomics.load(liveInc, k);
       if (a !== 0 && a === after && inc !== a) fail(`reader ${id}: k=${k} found incarnation ${inc} while ${a} was alive throughout`);
       table.statsAdd(e, id, 1, len, 0x10, 1);
