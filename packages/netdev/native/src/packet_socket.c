@@ -6,8 +6,8 @@
  *
  * JS-facing functions (all synchronous):
  *   openRx(ifname, fanoutId, rcvbuf) -> [fd, fanoutId]
- *       fanoutId -1: no fanout group; 0: create a group with a kernel-chosen unique id (returned);
- *       > 0: join that group. rcvbuf > 0: SO_RCVBUFFORCE (falls back to SO_RCVBUF). Throws an
+ *       fanoutId -1: no fanout group; -2: create a group with a kernel-chosen unique id (returned;
+ *       it may be 0); 0..65535: join that group. rcvbuf > 0: SO_RCVBUFFORCE (falls back to SO_RCVBUF). Throws an
  *       errno Error (EPERM without CAP_NET_RAW, ENODEV for a missing interface).
  *   openTx(ifname) -> fd                  a socket bound to the interface with protocol 0: it sends
  *                                         and never receives.
@@ -17,8 +17,8 @@
  *       the caller). A VLAN tag the kernel moved out of the frame (PACKET_AUXDATA) is put back in
  *       front of the EtherType by moving the MAC addresses 4 bytes down: then offs[i] -= 4 (the
  *       caller's headroom must be >= 4). 0 when nothing is queued (EAGAIN).
- *   send(fd, data, offs, lens, n, res: Int32Array(3)) -> sent
- *       sendmmsg of frames data[offs[i] .. + lens[i]); res = [errors, drops, last errno]. A frame
+ *   send(fd, data, offs, lens, n, res: Int32Array(4)) -> sent
+ *       sendmmsg of frames data[offs[i] .. + lens[i]); res = [errors, drops, last errno, bytes sent]. A frame
  *       the kernel refuses (EMSGSIZE: longer than the MTU allows, ENETDOWN ...) is an error and
  *       skipped; a full device queue (ENOBUFS / EAGAIN) drops the rest of the batch.
  *   stats(fd, out: Float64Array(2))       adds PACKET_STATISTICS [tp_packets, tp_drops] since the
@@ -90,8 +90,9 @@ static int open_rx(const char *ifname, int fanout, int rcvbuf, int *group) {
   mr.mr_type = PACKET_MR_PROMISC;
   if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) return fail_close(fd, errno);
   *group = 0;
-  if (fanout >= 0) {
-    int flags = PACKET_FANOUT_FLAG_IGNORE_OUTGOING | (fanout == 0 ? PACKET_FANOUT_FLAG_UNIQUEID : 0);
+  if (fanout != -1) {
+    int flags = PACKET_FANOUT_FLAG_IGNORE_OUTGOING | (fanout < -1 ? PACKET_FANOUT_FLAG_UNIQUEID : 0);
+    if (fanout < -1) fanout = 0; /* UNIQUEID wants id 0 */
     int arg = (fanout & 0xffff) | ((PACKET_FANOUT_HASH | flags) << 16);
     if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) return fail_close(fd, errno);
     int got = 0;
@@ -238,11 +239,11 @@ static napi_value Send(napi_env env, napi_callback_info info) {
   if (batch_args(env, argv, &fd, &data, &offs, &lens, &n, &dlen) ||
       tsvs_arg_typed(env, argv[5], "res", napi_int32_array, (void **)&res, &rlen))
     return NULL;
-  if (rlen < 3) {
-    napi_throw_range_error(env, NULL, "send: res needs 3 elements");
+  if (rlen < 4) {
+    napi_throw_range_error(env, NULL, "send: res needs 4 elements");
     return NULL;
   }
-  res[0] = res[1] = res[2] = 0;
+  res[0] = res[1] = res[2] = res[3] = 0;
   struct mmsghdr msgs[TSVS_MAX_BATCH];
   struct iovec iov[TSVS_MAX_BATCH];
   for (int i = 0; i < n; i++) {
@@ -261,6 +262,7 @@ static napi_value Send(napi_env env, napi_callback_info info) {
   while (i < n) {
     int r = sendmmsg(fd, msgs + i, (unsigned)(n - i), MSG_DONTWAIT);
     if (r > 0) {
+      for (int j = i; j < i + r; j++) res[3] += lens[j];
       sent += r;
       i += r;
       continue;

@@ -97,11 +97,11 @@ static napi_value TapSend(napi_env env, napi_callback_info info) {
   if (tap_args(env, argv, &fd, &data, &offs, &lens, &n, &dlen) ||
       tsvs_arg_typed(env, argv[5], "res", napi_int32_array, (void **)&res, &rlen))
     return NULL;
-  if (rlen < 3) {
-    napi_throw_range_error(env, NULL, "tapSend: res needs 3 elements");
+  if (rlen < 4) {
+    napi_throw_range_error(env, NULL, "tapSend: res needs 4 elements");
     return NULL;
   }
-  res[0] = res[1] = res[2] = 0;
+  res[0] = res[1] = res[2] = res[3] = 0;
   int sent = 0;
   for (int i = 0; i < n; i++) {
     int32_t o = offs[i], l = lens[i];
@@ -114,6 +114,7 @@ static napi_value TapSend(napi_env env, napi_callback_info info) {
     while (r < 0 && errno == EINTR);
     if (r == (ssize_t)l) {
       sent++;
+      res[3] += l;
       continue;
     }
     res[2] = r < 0 ? errno : EIO;
