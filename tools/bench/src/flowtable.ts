@@ -10,11 +10,13 @@
  * Keys are written per burst into a hot 32-key buffer (3 words per key), as flow extraction would;
  * that work is in every figure, the baseline's included.
  * - avg_subtables_per_hit_{10,100}: subtables searched per megaflow hit in those runs.
+ * - emc_batch_* / megaflow_batch_*: the same through `lookupBatch` (one call per burst of 32; the
+ *   dpcls pass hashes all keys for a subtable, then probes them, as OVS dpcls_lookup does).
  * - baseline_map_mlookups_1000_flows / _100000_flows: a JS Map keyed by the whole key packed into a
  *   string (exact match, what a naive cache would do), same keys, same run.
  * - bytes_per_flow: shared memory per flow at the default sizing (200000 flows, 4 PMDs, 256-byte
  *   action slots), and bytes_per_flow_1_pmd; emc_bytes_per_pmd: the EMC's private memory.
- * - allocated_bytes_per_lookup_{emc,megaflow}: V8 heap growth over 10 M lookups (--lookups) divided
+ * - allocated_bytes_per_lookup_{emc,megaflow,batch}: V8 heap growth over 10 M lookups (--lookups) divided
  *   by the lookups, after a warm-up run, smallest of 3 runs, with no GC during the run
  *   (gc_during_measure counts them; a minor GC would hide garbage, so then the figure is a lower
  *   bound). ~0 (a few hundred bytes of heap noise over 10 M) means the lookup path allocates nothing.
@@ -39,7 +41,7 @@ function maskFor(s: number): Uint32Array {
   return m;
 }
 
-interface Setup { table: FlowTable; pmd: FlowTablePmd; order: Uint32Array; nFlows: number; burst: Uint32Array }
+interface Setup { table: FlowTable; pmd: FlowTablePmd; order: Uint32Array; nFlows: number; burst: Uint32Array; out: Int32Array }
 
 /** Per-flow pseudo-random word (nw_src, tp): recomputed per packet instead of stored. */
 function mix(x: number, salt: number): number {
@@ -79,7 +81,7 @@ function setup(nFlows: number, nSub: number, emcInvProb: number): Setup {
   for (let i = 0; i < order.length; i++) order[i] = (i * 40503) % nFlows;
   const burst = new Uint32Array(BURST * FLOW_WORDS);
   for (let j = 0; j < BURST; j++) keyTemplate(burst, j * FLOW_WORDS);
-  return { table, pmd: table.openPmd(0), order, nFlows, burst };
+  return { table, pmd: table.openPmd(0), order, nFlows, burst, out: new Int32Array(BURST) };
 }
 
 /**
@@ -93,6 +95,19 @@ function lookups(s: Setup, n: number): number {
   for (let i = 0; i < n; i += BURST) {
     for (let j = 0; j < BURST; j++) writeKey(burst, j * FLOW_WORDS, order[(i + j) & om]!);
     for (let j = 0; j < BURST; j++) acc += pmd.lookup(burst, j * FLOW_WORDS);
+    pmd.quiesce();
+  }
+  return acc;
+}
+
+/** As `lookups`, through `lookupBatch` (one call per burst: EMC, then one batched dpcls pass). */
+function lookupsBatch(s: Setup, n: number): number {
+  const { pmd, order, burst, out } = s;
+  const om = order.length - 1;
+  let acc = 0;
+  for (let i = 0; i < n; i += BURST) {
+    for (let j = 0; j < BURST; j++) writeKey(burst, j * FLOW_WORDS, order[(i + j) & om]!);
+    acc += pmd.lookupBatch(burst, 0, BURST, out);
     pmd.quiesce();
   }
   return acc;
@@ -136,26 +151,26 @@ function mapBaseline(s: Setup, n: number): number {
   }, n);
 }
 
-async function allocatedPerLookup(s: Setup, n: number, gc: () => void): Promise<{ bytes: number; gcs: number }> {
+async function allocatedPerLookup(s: Setup, n: number, gc: () => void, fn = lookups): Promise<{ bytes: number; gcs: number }> {
   // Warm up with a full run (the optimizing compiler's tier-ups allocate feedback and code objects
   // on the heap for a while), then take the smallest of 3 measured runs: the steady state.
-  lookups(s, n);
+  fn(s, n);
   let best = { bytes: Infinity, gcs: 0 };
   for (let r = 0; r < 3; r++) {
-    const m = await measureOnce(s, n, gc);
+    const m = await measureOnce(s, n, gc, fn);
     if (m.bytes < best.bytes) best = m;
   }
   return best;
 }
 
-async function measureOnce(s: Setup, n: number, gc: () => void): Promise<{ bytes: number; gcs: number }> {
+async function measureOnce(s: Setup, n: number, gc: () => void, fn: (s: Setup, n: number) => number): Promise<{ bytes: number; gcs: number }> {
   let gcs = 0;
   const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
   gc();
   await new Promise((r) => setImmediate(r));
   obs.observe({ entryTypes: ['gc'] });
   const h0 = process.memoryUsage().heapUsed;
-  lookups(s, n);
+  fn(s, n);
   const h1 = process.memoryUsage().heapUsed;
   await new Promise((r) => setImmediate(r));
   obs.disconnect();
@@ -175,7 +190,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   for (const nFlows of [1, 1000]) {
     const s = setup(nFlows, 1, 1);
     lookups(s, 4 * nFlows + 1000); // warm the EMC (insertion probability 1)
-    out[`emc_mlookups_${nFlows === 1 ? '1_flow' : `${nFlows}_flows`}`] = rate((n) => lookups(s, n), N);
+    const name = nFlows === 1 ? '1_flow' : `${nFlows}_flows`;
+    out[`emc_mlookups_${name}`] = rate((n) => lookups(s, n), N);
+    out[`emc_batch_mlookups_${name}`] = rate((n) => lookupsBatch(s, n), N);
     if (nFlows === 1000) {
       out.baseline_map_mlookups_1000_flows = mapBaseline(s, N);
       const a = await allocatedPerLookup(s, allocN, gc);
@@ -187,7 +204,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   for (const nSub of [1, 10, 100]) {
     note(`megaflow hits, ${nSub} subtables, 100000 flows`);
     const s = setup(100000, nSub, 0);
-    out[`megaflow_mlookups_${nSub}_subtable${nSub === 1 ? '' : 's'}`] = rate((n) => lookups(s, n), nSub === 100 ? N / 4 : N);
+    const name = `${nSub}_subtable${nSub === 1 ? '' : 's'}`;
+    out[`megaflow_mlookups_${name}`] = rate((n) => lookups(s, n), nSub === 100 ? N / 4 : N);
+    out[`megaflow_batch_mlookups_${name}`] = rate((n) => lookupsBatch(s, n), nSub === 100 ? N / 4 : N);
     let searched = 0;
     for (let i = 0; i < 4096; i++) {
       writeKey(s.burst, 0, s.order[i]!);
@@ -199,6 +218,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const a = await allocatedPerLookup(s, allocN, gc);
       out.allocated_bytes_per_lookup_megaflow = a.bytes;
       out.gc_during_measure_megaflow = a.gcs;
+      const b = await allocatedPerLookup(s, allocN, gc, lookupsBatch);
+      out.allocated_bytes_per_lookup_batch = b.bytes;
+      out.gc_during_measure_batch = b.gcs;
     }
     if (nSub === 1) out.baseline_map_mlookups_100000_flows = mapBaseline(s, N);
     s.pmd.close();
