@@ -1,0 +1,318 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { createNetdev, InternalNetdev, NetdevError, nativeNetdev, SystemNetdev } from '@tsvs/netdev';
+import { DoorbellBank, PacketPool } from '@tsvs/shm';
+import { up } from '../../../tools/netns/topology.js';
+import type { Topology } from '../../../tools/netns/topology.js';
+import {
+  captureFrames, captureInNs, collector, flowOf, GEN_SRC, hex, isRoot, packetSockets, rawScript, threadCount, sendFromNs, sleep, udpFrame,
+} from './system-helpers.js';
+
+/** Receives from every rxq until `want` frames from GEN_SRC / `src` came or `ms` passed; frees all. */
+async function drain(port: SystemNetdev | InternalNetdev, pool: PacketPool, want: number, ms = 3000, src = GEN_SRC): Promise<string[][]> {
+  const ids = new Uint32Array(32);
+  const got: string[][] = Array.from({ length: port.nRxq }, () => []);
+  const end = Date.now() + ms;
+  let n = 0;
+  while (n < want && Date.now() < end) {
+    let k = 0;
+    for (let q = 0; q < port.nRxq; q++) {
+      const r = port.rxqRecv(q, ids, 32);
+      for (let i = 0; i < r; i++) {
+        const o = pool.frameOffset(ids[i]!);
+        const h = hex(pool.data.subarray(o, o + pool.frameLen(ids[i]!)));
+        if (h.slice(12, 24) === src) { got[q]!.push(h); n++; }
+      }
+      pool.freeBatch(ids, 0, r);
+      k += r;
+    }
+    if (k === 0) await sleep(2);
+  }
+  return got;
+}
+
+/** Puts frames into pool buffers and returns their ids. */
+function toBuffers(pool: PacketPool, frames: readonly Uint8Array[]): Uint32Array {
+  const ids = new Uint32Array(frames.length);
+  frames.forEach((f, i) => {
+    const id = pool.alloc();
+    pool.write(id, f, 0, f.length);
+    ids[i] = id;
+  });
+  return ids;
+}
+
+describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
+  this.timeout(30000);
+  let topo: Topology;
+  before(function () {
+    if (!isRoot) {
+      console.log('    skipped: the system port tests need root (packet sockets, network namespaces)');
+      this.skip();
+    }
+    topo = up({ hosts: 2, prefix: `nd${process.pid}` });
+  });
+  after(() => topo?.down());
+
+  it('loads the addon in 3 worker threads at once; n_rxq=3 fanout feeds each, no frame twice, clean exits', async () => {
+    const h = topo.hosts[0]!;
+    const pool = PacketPool.create({ nBufs: 2048 });
+    const bank = DoorbellBank.create(8);
+    const port = createNetdev({ name: h.outer, type: 'system', options: { n_rxq: '3' } }, { pool, bank }) as SystemNetdev;
+    expect(port.fanoutGroup).to.be.a('number');
+    const count = new SharedArrayBuffer(4);
+    const frames = Array.from({ length: 300 }, (_, i) => udpFrame(i % 60, i));
+    let ready = 0;
+    let go!: () => void;
+    const allReady = new Promise<void>((r) => (go = r));
+    const workers = [0, 1, 2].map((rxq) => collector(
+      { pool: pool.descriptor(), port: port.descriptor(), rxq, count, want: frames.length, ms: 8000, srcMac: GEN_SRC },
+      () => { if (++ready === 3) go(); },
+    ));
+    await allReady;
+    expect(sendFromNs(h.ns, h.inner, frames).sent).to.equal(300);
+    const res = await Promise.all(workers);
+    for (const r of res) {
+      expect(r.exitCode).to.equal(0);
+      expect(r.frames.length, 'every rxq gets a share').to.be.greaterThan(0);
+    }
+    const all = res.flatMap((r) => r.frames);
+    expect(all.sort()).to.deep.equal(frames.map(hex).sort());
+    // A flow always lands on the same rxq (hash fanout).
+    const rxqOfFlow = new Map<number, number>();
+    res.forEach((r, q) => r.frames.forEach((f) => {
+      expect(rxqOfFlow.get(flowOf(f)) ?? q).to.equal(q);
+      rxqOfFlow.set(flowOf(f), q);
+    }));
+    expect(port.stats().rx_packets).to.be.at.least(300);
+    port.destroy();
+    expect(pool.sharedFreeCount()).to.equal(2048);
+  });
+
+  it('receives frames sent from inside the namespace with exact bytes (VLAN and QinQ tags put back)', async () => {
+    const h = topo.hosts[0]!;
+    const pool = PacketPool.create({ nBufs: 512 });
+    const port = SystemNetdev.create({ name: h.outer, type: 'system' }, { pool });
+    const input = [...captureFrames('VlanPackets.pcap'), ...captureFrames('802.1ad_QinQ.pcap'), ...captureFrames('dns_udp.pcap'),
+      ...captureFrames('ipv6_options.pcap'), ...captureFrames('arp.pcap'), ...captureFrames('LLDP_and_CDP.pcap')];
+    expect(input.some((f) => f[12] === 0x81 && f[13] === 0x00)).to.equal(true);
+    expect(input.some((f) => f[12] === 0x88 && f[13] === 0xa8)).to.equal(true);
+    // Noise from the namespace's own stack has the host's MAC as source; captured frames never do.
+    const hostMac = h.mac.replaceAll(':', '');
+    expect(input.every((f) => hex(f).slice(12, 24) !== hostMac)).to.equal(true);
+    expect(sendFromNs(h.ns, h.inner, input).sent).to.equal(input.length);
+    const ids = new Uint32Array(32);
+    const got: string[] = [];
+    const end = Date.now() + 3000;
+    while (got.length < input.length && Date.now() < end) {
+      const n = port.rxqRecv(0, ids, 32);
+      for (let i = 0; i < n; i++) {
+        const o = pool.frameOffset(ids[i]!);
+        const f = hex(pool.data.subarray(o, o + pool.frameLen(ids[i]!)));
+        if (f.slice(12, 24) !== hostMac) got.push(f);
+      }
+      pool.freeBatch(ids, 0, n);
+      if (n === 0) await sleep(2);
+    }
+    expect(got).to.deep.equal(input.map(hex));
+    const s = port.rxqStats(0);
+    expect(s.packets).to.be.at.least(input.length);
+    expect(s.errors).to.equal(0);
+    port.destroy();
+  });
+
+  it('frames it sends arrive inside the namespace with exact bytes; counters exact', async () => {
+    const h = topo.hosts[1]!;
+    const pool = PacketPool.create({ nBufs: 512 });
+    const port = SystemNetdev.create({ name: h.outer, type: 'system', options: { n_txq: '2' } }, { pool });
+    const input = [...captureFrames('VlanPackets.pcap'), ...captureFrames('dns_tcp.pcap'), ...captureFrames('IcmpPackets.pcap'),
+      ...Array.from({ length: 100 }, (_, i) => udpFrame(i, i, 60 + i * 10))];
+    const got = await captureInNs(h.ns, h.inner, input.length, () => {
+      const ids = toBuffers(pool, input);
+      let sent = 0;
+      for (let i = 0; i < ids.length; i += 32) sent += port.send(1, ids.subarray(i, i + 32), Math.min(32, ids.length - i));
+      expect(sent).to.equal(input.length);
+    });
+    expect(got).to.deep.equal(input.map(hex));
+    expect(port.txqStats(1)).to.deep.equal({ packets: input.length, bytes: input.reduce((s, f) => s + f.length, 0), drops: 0, errors: 0 });
+    expect(port.txqStats(0).packets).to.equal(0);
+    port.destroy();
+    expect(pool.sharedFreeCount()).to.equal(512);
+  });
+
+  it('n_rxq=2 spreads flows over both queues, each flow on one', async () => {
+    const h = topo.hosts[0]!;
+    const pool = PacketPool.create({ nBufs: 1024 });
+    const port = SystemNetdev.create({ name: h.outer, type: 'system', options: { n_rxq: '2' } }, { pool });
+    const frames = Array.from({ length: 256 }, (_, i) => udpFrame(i % 64, i));
+    sendFromNs(h.ns, h.inner, frames);
+    const got = await drain(port, pool, frames.length);
+    expect(got[0]!.length + got[1]!.length).to.equal(256);
+    const flows = got.map((fs) => new Set(fs.map(flowOf)));
+    expect(flows[0]!.size).to.be.greaterThan(5);
+    expect(flows[1]!.size).to.be.greaterThan(5);
+    for (const f of flows[0]!) expect(flows[1]!.has(f), `flow ${f} on both rxqs`).to.equal(false);
+    expect(flows[0]!.size + flows[1]!.size).to.equal(64);
+    port.destroy();
+  });
+
+  for (const nRxq of [1, 2]) {
+    it(`does not receive its own transmissions (n_rxq=${nRxq}), while frames from the wire still come in`, async () => {
+      const h = topo.hosts[1]!;
+      const pool = PacketPool.create({ nBufs: 512 });
+      const port = SystemNetdev.create({ name: h.outer, type: 'system', options: { n_rxq: String(nRxq) } }, { pool });
+      const mine = Array.from({ length: 64 }, (_, i) => udpFrame(i, 7000 + i));
+      expect(port.send(0, toBuffers(pool, mine), mine.length)).to.equal(64);
+      const wire = Array.from({ length: 8 }, (_, i) => udpFrame(100 + i, 9000 + i));
+      sendFromNs(h.ns, h.inner, wire);
+      const got = (await drain(port, pool, 64 + 8, 1500)).flat();
+      expect(got.sort()).to.deep.equal(wire.map(hex).sort());
+      port.destroy();
+    });
+  }
+
+  it('counts a frame longer than the MTU as a tx error and a frame longer than a buffer as an rx error', async () => {
+    const h = topo.hosts[0]!;
+    const pool = PacketPool.create({ nBufs: 256, dataRoom: 1600 });
+    spawnSync('ip', ['link', 'set', h.outer, 'mtu', '3000']);
+    spawnSync('ip', ['-n', h.ns, 'link', 'set', h.inner, 'mtu', '3000']);
+    try {
+      const port = SystemNetdev.create({ name: h.outer, type: 'system' }, { pool });
+      expect(port.mtu()).to.equal(3000);
+      const tooBig = udpFrame(1, 1, 3100), ok = udpFrame(2, 2, 3000);
+      expect(port.send(0, toBuffers(pool, [tooBig]), 1)).to.equal(0);
+      expect(port.txqStats(0)).to.deep.include({ packets: 0, errors: 1 });
+      // 2048 bytes do not fit the 1600-byte data room: an rx error; the frame after it comes in.
+      sendFromNs(h.ns, h.inner, [udpFrame(3, 3, 2048), udpFrame(4, 4, 100)]);
+      const got = (await drain(port, pool, 1, 2000)).flat();
+      expect(got).to.deep.equal([hex(udpFrame(4, 4, 100))]);
+      expect(port.rxqStats(0).errors).to.equal(1);
+      void ok;
+      port.destroy();
+      expect(pool.sharedFreeCount()).to.equal(256);
+    } finally {
+      spawnSync('ip', ['link', 'set', h.outer, 'mtu', '1500']);
+      spawnSync('ip', ['-n', h.ns, 'link', 'set', h.inner, 'mtu', '1500']);
+    }
+  });
+
+  it('counts kernel drops when the socket buffer overflows (received + dropped = sent)', async () => {
+    const h = topo.hosts[0]!;
+    const pool = PacketPool.create({ nBufs: 4096 });
+    // rcvbuf=0: the kernel default (~200 KiB, a few hundred small frames), nobody reading meanwhile.
+    const port = SystemNetdev.create({ name: h.outer, type: 'system', options: { rcvbuf: '0' } }, { pool });
+    const frames = Array.from({ length: 3000 }, (_, i) => udpFrame(i % 16, i));
+    expect(sendFromNs(h.ns, h.inner, frames).sent).to.equal(3000);
+    const got = (await drain(port, pool, 3000, 1000)).flat();
+    const s = port.rxqStats(0);
+    expect(s.drops).to.be.greaterThan(0);
+    expect(got.length).to.be.lessThan(3000);
+    expect(got.length + s.drops).to.equal(3000);
+    expect(port.stats().rx_dropped).to.equal(s.drops);
+    port.destroy();
+  });
+
+  it('wakes a PMD asleep on its doorbell when a frame comes (the watcher rings it)', async () => {
+    const h = topo.hosts[1]!;
+    const pool = PacketPool.create({ nBufs: 256 });
+    const bank = DoorbellBank.create(2);
+    const port = SystemNetdev.create({ name: h.outer, type: 'system' }, { pool, bank });
+    const count = new SharedArrayBuffer(4);
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    // Sleeps last up to 20 s: only a ring can make the worker see the frame in time.
+    const w = collector({ pool: pool.descriptor(), port: port.descriptor(), rxq: 0, count, want: 1, ms: 25000, sleepCap: 20000, srcMac: GEN_SRC }, ready);
+    await isReady;
+    await sleep(300);
+    const t0 = Date.now();
+    sendFromNs(h.ns, h.inner, [udpFrame(5, 5)]);
+    const r = await w;
+    expect(Date.now() - t0).to.be.lessThan(5000);
+    expect(r.frames).to.deep.equal([hex(udpFrame(5, 5))]);
+    expect(r.timeouts).to.equal(0);
+    expect(r.wakeups).to.be.greaterThan(0);
+    port.destroy();
+  });
+
+  it('destroy closes every socket and stops the watcher; bad options and interfaces fail with one line', async () => {
+    const h = topo.hosts[1]!;
+    const pool = PacketPool.create({ nBufs: 256 });
+    const bank = DoorbellBank.create(2);
+    const threads = threadCount();
+    const port = SystemNetdev.create({ name: h.outer, type: 'system', options: { n_rxq: '4', n_txq: '3' } }, { pool, bank });
+    const ifindex = port.ifindex;
+    expect(packetSockets(ifindex)).to.equal(7);
+    expect(threadCount()).to.be.greaterThan(threads); // the watcher
+    port.destroy();
+    port.destroy();
+    expect(packetSockets(ifindex)).to.equal(0);
+    const err = (spec: Record<string, unknown>): string => {
+      try {
+        createNetdev({ type: 'system', ...spec } as never, { pool });
+      } catch (e) {
+        expect(e).to.be.instanceOf(NetdevError);
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(err({ name: 'tsvsnosuch0' })).to.equal('cannot open system port tsvsnosuch0: No such device');
+    expect(err({ name: h.outer, options: { n_rxq: '0' } })).to.equal(`${h.outer}: bad value '0' for option n_rxq (want an integer in [1, 32])`);
+    expect(err({ name: h.outer, options: { bogus: '1' } })).to.match(/unknown option 'bogus' for a system port/);
+    expect(err({ name: 'a/b' })).to.match(/^cannot open system port a\/b: not a valid interface name/);
+    expect(err({ name: 'x'.repeat(16) })).to.match(/not a valid interface name/);
+    const end = Date.now() + 2000;
+    while (threadCount() > threads && Date.now() < end) await sleep(20);
+    expect(threadCount()).to.equal(threads);
+  });
+
+  it('without CAP_NET_RAW / CAP_NET_ADMIN opening fails with one clear line and the process goes on', () => {
+    const h = topo.hosts[1]!;
+    const drop = ['--inh-caps=-all', '--bounding-set=-all'];
+    for (const who of [['--reuid=65534', '--regid=65534', '--clear-groups'], []]) {
+      const tap = `nd${process.pid}u`;
+      const r = spawnSync('setpriv', [...who, ...drop, process.execPath, rawScript, 'open', h.outer, tap], { encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      const lines = r.stdout.split('\n');
+      expect(lines[0]).to.equal(`system: NetdevError: cannot open system port ${h.outer}: Operation not permitted (needs root or CAP_NET_RAW)`);
+      // /dev/net/tun is mode 0666 only on some systems: EACCES (file) or EPERM (TUNSETIFF).
+      expect(lines[1]).to.match(new RegExp(`^internal: NetdevError: cannot open internal port ${tap}: ` +
+        '(Operation not permitted|Permission denied) \\(needs root or CAP_NET_ADMIN\\)$'));
+      expect(lines.slice(2)).to.deep.equal(['alive', '']);
+    }
+  });
+
+  it('internal port: a TAP interface that lives as long as the port; host transmissions in, sends out to the host', async () => {
+    const name = `nd${process.pid}t`;
+    const pool = PacketPool.create({ nBufs: 256 });
+    const bank = DoorbellBank.create(2);
+    const port = createNetdev({ name, type: 'internal' }, { pool, bank }) as InternalNetdev;
+    try {
+      expect(spawnSync('ip', ['link', 'show', name]).status).to.equal(0);
+      expect(() => createNetdev({ name, type: 'internal' }, { pool })).to.throw(NetdevError, `cannot open internal port ${name}: Device or resource busy`);
+      port.setLinkUp(true);
+      spawnSync('sysctl', ['-qw', `net.ipv6.conf.${name}.disable_ipv6=1`]);
+      // The host transmits on the TAP (a packet socket of the host stack): the port receives it.
+      const a = nativeNetdev();
+      const fd = a.openTx(name);
+      const frames = [udpFrame(1, 1), udpFrame(2, 2, 300)];
+      const data = new Uint8Array(4096);
+      frames.forEach((f, i) => data.set(f, i * 2048));
+      expect(a.send(fd, data, Int32Array.of(0, 2048), Int32Array.of(frames[0]!.length, frames[1]!.length), 2, new Int32Array(4))).to.equal(2);
+      a.close(fd);
+      expect((await drain(port, pool, 2, 2000)).flat()).to.deep.equal(frames.map(hex));
+      // What the port sends, the host stack receives (seen by a packet socket as incoming).
+      const [rfd] = a.openRx(name, -1, 1 << 20);
+      const out = [udpFrame(3, 3, 64)];
+      expect(port.send(0, toBuffers(pool, out), 1)).to.equal(1);
+      await sleep(50);
+      const offs = Int32Array.of(64), lens = new Int32Array(1);
+      expect(a.recv(rfd, data, offs, lens, 1, 2000)).to.equal(1);
+      expect(hex(data.subarray(offs[0]!, offs[0]! + lens[0]!))).to.equal(hex(out[0]!));
+      a.close(rfd);
+      expect(port.txqStats(0)).to.deep.equal({ packets: 1, bytes: 64, drops: 0, errors: 0 });
+    } finally {
+      port.destroy();
+    }
+    expect(spawnSync('ip', ['link', 'show', name]).status).to.not.equal(0);
+  });
+});
