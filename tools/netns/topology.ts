@@ -139,11 +139,12 @@ function hook(): void {
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
 }
 
-function removeHost(prefix: string, i: number): void {
+/** Removes host `i`'s link (if `link`: this run made it) and namespace. */
+function removeHost(prefix: string, i: number, link = true): void {
   const n = hostNames(prefix, i);
   // Deleting one end deletes the pair; then the namespace (whose deletion would also take the pair,
   // but asynchronously).
-  run(['ip', 'link', 'del', n.outer], { allowFail: true });
+  if (link) run(['ip', 'link', 'del', n.outer], { allowFail: true });
   run(['ip', 'netns', 'del', n.ns], { allowFail: true });
 }
 
@@ -163,9 +164,11 @@ export function up(opts: TopologyOptions): Topology {
     throw new TopologyError(`bad mtu '${opts.mtu}' (want 68..65535)`);
   }
   if (live.has(prefix)) throw new TopologyError(`prefix '${prefix}' is already up in this process`);
-  const made: number[] = [];
+  // What this run made: host index and whether its veth pair exists (a name taken by someone else
+  // makes `ip link add` fail, and that link is not ours to delete).
+  const made: { i: number; link: boolean }[] = [];
   const downFn = (): void => {
-    for (const i of made) removeHost(prefix, i);
+    for (const m of made) removeHost(prefix, m.i, m.link);
     made.length = 0;
     live.delete(prefix);
   };
@@ -178,9 +181,11 @@ export function up(opts: TopologyOptions): Topology {
       const names = hostNames(prefix, i);
       const h: Host = { index: i, ...names, mac: macFor(prefix, i), ip4: `${subnet}.${i + 1}`, ip6: `fd00::${(i + 1).toString(16)}` };
       run(['ip', 'netns', 'add', h.ns]);
-      made.push(i);
+      const m = { i, link: false };
+      made.push(m);
       const mtu = opts.mtu !== undefined ? ['mtu', String(opts.mtu)] : [];
       run(['ip', 'link', 'add', h.outer, ...mtu, 'type', 'veth', 'peer', 'name', h.inner, ...mtu, 'netns', h.ns]);
+      m.link = true;
       // Silence the outer end before it comes up (no IPv6 link-local address, no RS / MLD).
       writeFileSync(`/proc/sys/net/ipv6/conf/${h.outer}/disable_ipv6`, '1');
       run(['ethtool', '-K', h.outer, ...OFFLOADS]);
@@ -216,7 +221,8 @@ export function leftovers(prefix: string): SweepResult {
     .map((l) => l.split(' ')[0]!).filter((s) => nsRe.test(s));
   const links = run(['ip', '-o', 'link', 'show']).stdout.split('\n')
     .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1] ?? '').filter((s) => linkRe.test(s));
-  return { namespaces, links };
+  const byIndex = (a: string, b: string): number => Number(/\d+$/.exec(a)![0]) - Number(/\d+$/.exec(b)![0]);
+  return { namespaces: namespaces.sort(byIndex), links: links.sort(byIndex) };
 }
 
 /** Removes every leftover of `prefix` (idempotent); returns what it removed. */
