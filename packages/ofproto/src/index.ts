@@ -13,3 +13,7 @@ export * from './rules/flow-mod.js';
 export * from './rules/rule-format.js';
 export * from './tables/of-rule.js';
 export * from './tables/of-tables.js';
+export * from './bridge/index.js';
+export * from './mac-learning/index.js';
+export * from './xlate/index.js';
+export * from './trace/index.js';
