@@ -140,7 +140,7 @@ export interface CommitState {
 export function commitOdpActions(st: CommitState): number {
   commitEth(st);
   let slow = commitNw(st);
-  commitPort(st);
+  slow |= commitPort(st);
   slow |= commitIcmp(st);
   commitVlan(st);
   return slow;
@@ -258,23 +258,25 @@ function commitNd(st: CommitState): number {
 }
 
 /** commit_set_port_action: TCP/UDP (datapath sets) and SCTP (OVS text, slow path in tsvs). */
-function commitPort(st: CommitState): void {
+function commitPort(st: CommitState): number {
   const { flow, base } = st;
   const proto = flow[W_NW]! >>> 24;
-  if (proto === 0) return;
+  if (proto === 0) return 0;
   const dl = base[W_DL_TYPE]! & 0xffff;
-  if (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6) return;
+  if (dl !== ETH_TYPE_IP && dl !== ETH_TYPE_IPV6) return 0;
   const name = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 132 ? 'sctp' : null;
-  if (!name) return;
+  if (!name) return 0;
   const key = read(TP_FIELDS, flow);
   const mask = read(TP_FIELDS, st.wc);
-  if (!commitMask(TP_FIELDS, key, read(TP_FIELDS, base), mask, true)) return;
-  if (name === 'sctp') {
-    st.out.push({ type: 'unsupported', text: `set(sctp(${maskedText(TP_TEXT, key, mask)}))` });
-  } else {
-    pushSet(st, name, key, mask);
-  }
+  if (!commitMask(TP_FIELDS, key, read(TP_FIELDS, base), mask, true)) return 0;
   base[W_TP] = flow[W_TP]!;
+  if (name === 'sctp') {
+    // OVS's datapaths set SCTP ports (and fix the CRC32c); tsvs's cannot: slow path.
+    st.out.push({ type: 'unsupported', text: `set(sctp(${maskedText(TP_TEXT, key, mask)}))` });
+    return SLOW_ACTION;
+  }
+  pushSet(st, name, key, mask);
+  return 0;
 }
 
 /** commit_set_icmp_action: plain set, slow path. */

@@ -14,6 +14,7 @@
  */
 import { W_DL_DST_HI, W_DL_DST_LO, W_DL_SRC_HI, W_DL_SRC_LO, W_DL_TYPE, W_NW, W_NW_DST, W_NW_SRC, W_VLAN0, VLAN_CFI } from '@tsvs/packet';
 import type { BridgePort } from '../bridge/bridge-port.js';
+import { OFPP_CONTROLLER, OFPP_NONE } from '../rules/ports.js';
 import { report, type XlateCtx } from './context.js';
 import { composeOutputAction } from './output.js';
 
@@ -149,7 +150,7 @@ function outputNormal(ctx: XlateCtx, p: BridgePort, x: XVlan): void {
 }
 
 /** xlate_normal_flood. */
-function flood(ctx: XlateCtx, inPort: BridgePort, x: XVlan): void {
+function flood(ctx: XlateCtx, inPort: BridgePort | null, x: XVlan): void {
   for (const p of ctx.ports.list) {
     if (p !== inPort && p.includesVlan(x.vid[0]!, x.vid[1]!) && p.floodable) outputNormal(ctx, p, x);
   }
@@ -204,31 +205,35 @@ export function xlateNormal(ctx: XlateCtx): void {
   wc[W_VLAN0] = (wc[W_VLAN0]! | 0x0fff | VLAN_CFI) >>> 0;
 
   const inPortNo = flow[0]!;
-  const inPort = ctx.ports.ofport(inPortNo);
-  if (!inPort) {
+  const inPort = ctx.ports.ofport(inPortNo) ?? null;
+  // OFPP_NONE and OFPP_CONTROLLER (packets a controller sources) use OVS's ofpp_none_bundle: a
+  // trunk that accepts any VID, learns nothing and is not a port of the bridge.
+  const noneBundle = !inPort && (inPortNo === OFPP_NONE || inPortNo === OFPP_CONTROLLER);
+  if (!inPort && !noneBundle) {
     report(ctx, 'error', `received packet on unknown port ${inPortNo}`);
     report(ctx, 'warn', 'no input bundle, dropping');
     return;
   }
   // Drop malformed frames.
   if (ethTypeVlan(flow[W_DL_TYPE]! & 0xffff) && !(flow[W_VLAN0]! & VLAN_CFI)) {
-    if (ctx.sideEffects) report(ctx, 'error', `dropping packet with partial VLAN tag received on port ${inPort.name}`);
+    if (ctx.sideEffects) report(ctx, 'error', `dropping packet with partial VLAN tag received on port ${inPort ? inPort.name : 'OFPP_NONE'}`);
     report(ctx, 'warn', 'partial VLAN tag, dropping');
     return;
   }
   // Check VLAN.
   extract(flow, inX);
-  if (!inputVidIsValid(ctx, inX.vid[0]!, inPort)) {
+  if (inPort && !inputVidIsValid(ctx, inX.vid[0]!, inPort)) {
     report(ctx, 'warn', 'disallowed VLAN VID for this input port, dropping');
     return;
   }
-  inputTranslate(inPort, inX, xv);
+  if (inPort) inputTranslate(inPort, inX, xv);
+  else xv.copyFrom(inX);
   const vlan = xv.vid[0]!;
 
   // is_admissible: reserved multicast destinations (no bonds here).
   const dstHi = flow[W_DL_DST_HI]! & 0xffff;
   const dstLo = flow[W_DL_DST_LO]! >>> 0;
-  if (!ctx.ports.forwardBpdu && ethAddrIsReserved(dstHi, dstLo)) {
+  if (inPort && !ctx.ports.forwardBpdu && ethAddrIsReserved(dstHi, dstLo)) {
     report(ctx, 'detail', 'packet has reserved destination MAC, dropping');
     return;
   }
@@ -237,12 +242,12 @@ export function xlateNormal(ctx: XlateCtx): void {
   const gratArp = isGratuitousArp(ctx);
   const srcHi = flow[W_DL_SRC_HI]! & 0xffff;
   const srcLo = flow[W_DL_SRC_LO]! >>> 0;
-  if (ctx.sideEffects && ctx.ml) {
-    if (ctx.ml.update(vlan, srcHi, srcLo, inPort.ofport, gratArp)) {
+  if (inPort) {
+    if (ctx.sideEffects && ctx.ml && ctx.ml.update(vlan, srcHi, srcLo, inPort.ofport, gratArp)) {
       report(ctx, 'detail', `learned that ${macText(srcHi, srcLo)} is on port ${inPort.name} in VLAN ${vlan}`);
     }
+    ctx.learned.push({ inPort: inPort.ofport, vlan, macHi: srcHi, macLo: srcLo, gratArp });
   }
-  ctx.learned.push({ inPort: inPort.ofport, vlan, macHi: srcHi, macLo: srcLo, gratArp });
 
   // Determine the output port.
   const macPort = ctx.ml ? ctx.ml.lookup(vlan, dstHi, dstLo) : -1;
