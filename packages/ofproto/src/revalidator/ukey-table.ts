@@ -46,7 +46,7 @@ import {
 export interface UkeyTableOptions {
   /** Most ukeys at once. Default 200000 (OVS's flow-limit default). */
   capacity?: number;
-  /** Heap for keys, actions and rule ids, in 32-bit words. Default capacity * 32 (128 bytes per ukey). */
+  /** Heap for keys, actions and rule ids, in 32-bit words. Default max(capacity * 32, 4096) (128 bytes per ukey). */
   heapWords?: number;
   /** Distinct masks at once. Default 1024. */
   maxMasks?: number;
@@ -174,7 +174,7 @@ export class UkeyTable {
   /** Creates an empty table in a new SharedArrayBuffer. Throws RangeError on bad sizes. */
   static create(opts: UkeyTableOptions = {}): UkeyTable {
     const capacity = opts.capacity ?? 200000;
-    const L = computeUkeyLayout({ capacity, heapWords: opts.heapWords ?? capacity * 32, maxMasks: opts.maxMasks ?? 1024 });
+    const L = computeUkeyLayout({ capacity, heapWords: opts.heapWords ?? Math.max(capacity * 32, 4096), maxMasks: opts.maxMasks ?? 1024 });
     const sab = new SharedArrayBuffer(L.totalBytes);
     const i32 = new Int32Array(sab);
     i32[H_MAGIC] = UKEY_TABLE_MAGIC;
