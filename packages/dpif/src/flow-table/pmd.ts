@@ -87,6 +87,9 @@ export class FlowTablePmd {
   private readonly stamp: Int32Array;
   private stampNow = 0;
   private readonly bHash = new Int32Array(32);
+  private readonly bLink = new Int32Array(32);
+  /** Sink for the warming loads of dpclsLookupBatch (keeps them from being optimized away). @internal */
+  warm = 0;
   private readonly bKeyHash = new Uint32Array(32);
 
   /**
@@ -400,11 +403,35 @@ export class FlowTablePmd {
         h ^= h >>> 16;
         hashes[i] = h;
       }
+      // Top-ranked subtable (most of the hits): first load every key's bucket head and the first
+      // word of a head entry whose tag matches; these loads do not depend on one another, so their
+      // cache misses overlap (measured: +15-20% with 100k flows in one subtable). For the other
+      // subtables, mostly misses, the extra pass costs more than it saves.
+      const pre = p === 0, links = this.bLink;
+      if (pre) {
+        let warm = 0;
+        for (let m = left; m !== 0; m &= m - 1) {
+          const i = 31 - Math.clz32(m & -m), h = hashes[i]!, b = dBase + (h & dMask);
+          let link = i32[b]!;
+          if (link >= 0) {
+            link = Atomics.load(i32, b);
+            if (link >>> LINK_TAG_SHIFT === h >>> 25) warm ^= i32[ent + (link & LINK_INDEX_MASK) * ENTRY_WORDS + E_HASH]!;
+          }
+          links[i] = link;
+        }
+        this.warm = warm;
+      }
       const id = vId[p]!;
       for (let m = left; m !== 0; m &= m - 1) {
-        const i = 31 - Math.clz32(m & -m), h = hashes[i]!, b = dBase + (h & dMask);
-        if (i32[b]! < 0) continue;
-        let link = Atomics.load(i32, b);
+        const i = 31 - Math.clz32(m & -m), h = hashes[i]!;
+        let link: number;
+        if (pre) link = links[i]!;
+        else {
+          const b = dBase + (h & dMask);
+          // A plain read of an empty bucket is a miss either way (see dpclsLookup).
+          if (i32[b]! < 0) continue;
+          link = Atomics.load(i32, b);
+        }
         const tag = h >>> 25, kb = keyBase + i * FLOW_WORDS;
         while (link >= 0) {
           const e = link & LINK_INDEX_MASK;
