@@ -93,8 +93,17 @@ function keySize(fields: readonly KeyField[]): number {
   return n;
 }
 
+/**
+ * Three reusable byte buffers per field list, used in turn: a commit reads at most three views
+ * (key, base, mask) of one list before it is done with them, so commits allocate only actions.
+ */
+const scratch = new Map<readonly KeyField[], { bufs: Uint8Array[]; next: number }>();
+
 function read(fields: readonly KeyField[], f: Uint32Array): Uint8Array {
-  const out = new Uint8Array(keySize(fields));
+  let sc = scratch.get(fields);
+  if (!sc) scratch.set(fields, (sc = { bufs: [0, 1, 2].map(() => new Uint8Array(keySize(fields))), next: 0 }));
+  const out = sc.bufs[sc.next]!;
+  sc.next = (sc.next + 1) % 3;
   let at = 0;
   for (const fd of fields) {
     fd.get(f, out, at);
@@ -136,8 +145,28 @@ export interface CommitState {
   out: XlateAction[];
 }
 
+/** Flow words any set action can change (VLAN words are handled apart). */
+const SET_WORDS = [
+  W_DL_DST_HI, W_DL_DST_LO, W_DL_SRC_HI, W_DL_SRC_LO, W_NW_SRC, W_NW_DST, W_IPV6_SRC, W_IPV6_SRC + 1, W_IPV6_SRC + 2,
+  W_IPV6_SRC + 3, W_IPV6_DST, W_IPV6_DST + 1, W_IPV6_DST + 2, W_IPV6_DST + 3, W_IPV6_LABEL, W_NW, W_TP, W_ARP_SHA_HI,
+  W_ARP_SHA_HI + 1, W_ARP_THA_HI, W_ARP_THA_HI + 1, W_ND_TARGET, W_ND_TARGET + 1, W_ND_TARGET + 2, W_ND_TARGET + 3,
+];
+
 /** OVS commit_odp_actions (netdev datapath: masked sets). Returns the slow path reasons it caused. */
 export function commitOdpActions(st: CommitState): number {
+  // Most outputs follow no header change: skip the per-key comparisons then.
+  let changed = false;
+  for (let i = 0; i < SET_WORDS.length; i++) {
+    const w = SET_WORDS[i]!;
+    if (st.flow[w] !== st.base[w]) {
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) {
+    if (st.flow[W_VLAN0] !== st.base[W_VLAN0] || st.flow[W_VLAN0 + 1] !== st.base[W_VLAN0 + 1]) commitVlan(st);
+    return 0;
+  }
   commitEth(st);
   let slow = commitNw(st);
   slow |= commitPort(st);

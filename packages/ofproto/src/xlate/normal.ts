@@ -243,7 +243,7 @@ export function xlateNormal(ctx: XlateCtx): void {
   const srcHi = flow[W_DL_SRC_HI]! & 0xffff;
   const srcLo = flow[W_DL_SRC_LO]! >>> 0;
   if (inPort) {
-    if (ctx.sideEffects && ctx.ml && ctx.ml.update(vlan, srcHi, srcLo, inPort.ofport, gratArp)) {
+    if (ctx.sideEffects && ctx.ml && ctx.ml.update(vlan, srcHi, srcLo, inPort.ofport, gratArp) && ctx.trace) {
       report(ctx, 'detail', `learned that ${macText(srcHi, srcLo)} is on port ${inPort.name} in VLAN ${vlan}`);
     }
     ctx.learned.push({ inPort: inPort.ofport, vlan, macHi: srcHi, macLo: srcLo, gratArp });

@@ -95,10 +95,18 @@ function isIpAny(flow: Uint32Array): boolean {
   return dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
 }
 
-/** Translates one flow (see the module comment). Never throws for bad flows. */
+// Per-thread scratch: translation is not re-entrant (no callback can start another one).
+const scratchBase = new Uint32Array(FLOW_WORDS);
+const scratchLookup = new Uint32Array(FLOW_WORDS);
+
+/**
+ * Translates one flow (see the module comment). Never throws for bad flows. Allocates the result
+ * (actions, wc, flow copies) and, when tracing, the trace tree.
+ */
 export function xlateFlow(env: XlateEnv, input: XlateInput): XlateResult {
   const fb = input.flowBase ?? 0;
   const orig = input.flow.slice(fb, fb + FLOW_WORDS);
+  scratchBase.set(orig);
   const version = input.version ?? env.tables.version;
   const root: TraceNode | null = input.trace ? { type: 'bridge', text: `bridge("${env.ports.name}")`, subs: [] } : null;
   const ctx: XlateCtx = {
@@ -110,9 +118,9 @@ export function xlateFlow(env: XlateEnv, input: XlateInput): XlateResult {
     names: !!input.names,
     orig,
     flow: orig.slice(),
-    base: orig.slice(),
+    base: scratchBase,
     wc: new Uint32Array(FLOW_WORDS),
-    lookupFlow: new Uint32Array(FLOW_WORDS),
+    lookupFlow: scratchLookup,
     out: [],
     rules: [],
     learned: [],
