@@ -6,6 +6,7 @@ import { FlowTable, DPIF_FP_CREATE, DPIF_FP_MODIFY, LOOKUP_EMC } from '@tsvs/dpi
 import { FLOW_WORDS, W_IN_PORT, W_DL_TYPE, W_NW_SRC, W_NW_DST, W_NW, W_TP, W_DL_SRC_LO } from '@tsvs/packet';
 
 const { role, id, tableSab, ctlSab, incSab, nKeys, maxInc } = workerData;
+// FT_MODE=single|batch forces one lookup path (default: alternate per burst).
 const MODE = process.env.FT_MODE ?? 'mixed';
 const table = FlowTable.attach(tableSab);
 const ctl = new Int32Array(ctlSab); // see the test for the slots
