@@ -14,6 +14,9 @@
  *   dpcls pass hashes all keys for a subtable, then probes them, as OVS dpcls_lookup does).
  * - baseline_map_mlookups_1000_flows / _100000_flows: a JS Map keyed by the whole key packed into a
  *   string (exact match, what a naive cache would do), same keys, same run.
+ * - put_create_kops / del_batch50_kops: writer operations per ms (thousands per second), one thread,
+ *   no other PMD online (so deletes wait for no grace period): 100000 creates, then 100000 deletes
+ *   through operate() in batches of 50.
  * - bytes_per_flow: shared memory per flow at the default sizing (200000 flows, 4 PMDs, 256-byte
  *   action slots), and bytes_per_flow_1_pmd; emc_bytes_per_pmd: the EMC's private memory.
  * - allocated_bytes_per_lookup_{emc,megaflow,batch}: V8 heap growth over 10 M lookups (--lookups) divided
@@ -203,7 +206,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   }
   for (const nSub of [1, 10, 100]) {
     note(`megaflow hits, ${nSub} subtables, 100000 flows`);
+    const t0 = performance.now();
     const s = setup(100000, nSub, 0);
+    if (nSub === 1) out.put_create_kops = Math.round(100000 / (performance.now() - t0));
     const name = `${nSub}_subtable${nSub === 1 ? '' : 's'}`;
     out[`megaflow_mlookups_${name}`] = rate((n) => lookups(s, n), nSub === 100 ? N / 4 : N);
     out[`megaflow_batch_mlookups_${name}`] = rate((n) => lookupsBatch(s, n), nSub === 100 ? N / 4 : N);
@@ -222,7 +227,15 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       out.allocated_bytes_per_lookup_batch = b.bytes;
       out.gc_during_measure_batch = b.gcs;
     }
-    if (nSub === 1) out.baseline_map_mlookups_100000_flows = mapBaseline(s, N);
+    if (nSub === 1) {
+      out.baseline_map_mlookups_100000_flows = mapBaseline(s, N);
+      // Writer side: delete every flow through operate() in batches of 50 (as revalidators do).
+      const ufids: Uint32Array[] = [];
+      for (const d = s.table.dump({ terse: true }); !d.done;) for (const f of d.next(1000)) ufids.push(f.ufid);
+      const t1 = performance.now();
+      for (let i = 0; i < ufids.length; i += 50) s.table.operate(ufids.slice(i, i + 50).map((ufid) => ({ type: 'del' as const, ufid })));
+      out.del_batch50_kops = Math.round(ufids.length / (performance.now() - t1));
+    }
     s.pmd.close();
   }
   out.bytes_per_flow = Math.round(computeLayout(flowTableParams()).totalBytes / 200000);
