@@ -75,8 +75,11 @@ export interface UpcallShowData {
   /** Duration of the last round (OVS "dump duration"), ms. */
   dumpDurationMs: number;
   ufidEnabled: boolean;
-  /** One per thread: its id (worker threadId, as OVS prints its thread id) and ukeys in its umaps. */
-  revalidators: Array<{ id: number; keys: number }>;
+  /**
+   * One per thread: its id (worker threadId, as OVS prints its thread id), ukeys in its umaps, and
+   * (tsvs) flows it took from dumps and ukeys it swept since it started.
+   */
+  revalidators: Array<{ id: number; keys: number; dumped: number; swept: number }>;
   rounds: number;
   /** Deleted flows by group (idle, revalidation, flow limit, purge). */
   deleted: { idle: number; revalidation: number; flow_limit: number; purge: number };
@@ -100,6 +103,8 @@ interface Slot {
   ready: Promise<void>;
   dead: boolean;
   stopping: boolean;
+  dumped: number;
+  swept: number;
   pending: { type: string; resolve: (m: PhaseAnswer | null) => void } | null;
 }
 
@@ -207,7 +212,7 @@ export class Revalidators {
     const worker = new Worker(WORKER_URL, { workerData: data });
     let readyResolve!: () => void, readyReject!: (e: Error) => void;
     const slot: Slot = {
-      worker, threadId: worker.threadId, dead: false, stopping: false, pending: null,
+      worker, threadId: worker.threadId, dead: false, stopping: false, dumped: 0, swept: 0, pending: null,
       ready: new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; }),
     };
     const fail = (why: string): void => {
@@ -241,8 +246,13 @@ export class Revalidators {
     if (!Number.isInteger(k) || k < 1 || k > 64) throw new RangeError(`revalidator threads must be 1..64, got ${k}`);
     const fresh: Slot[] = [];
     for (let i = 0; i < k; i++) fresh.push(this.startSlot());
+    try {
+      await Promise.all(fresh.map((s) => s.ready));
+    } catch (e) {
+      await this.stopSlots(fresh);
+      throw e;
+    }
     this.slots = fresh;
-    await Promise.all(fresh.map((s) => s.ready));
   }
 
   private async stopSlots(slots: Slot[]): Promise<void> {
@@ -324,11 +334,14 @@ export class Revalidators {
     });
   }
 
-  private absorb(answers: Array<PhaseAnswer | null>): boolean {
+  private absorb(slots: Slot[], answers: Array<PhaseAnswer | null>): boolean {
     let ok = true;
-    for (const a of answers) {
+    for (let i = 0; i < answers.length; i++) {
+      const a = answers[i];
       if (!a) { ok = false; continue; }
       addCounters(this.totals, a.counters);
+      slots[i]!.dumped += a.counters.dumped;
+      slots[i]!.swept += a.counters.swept;
       if (a.credits.ids.length > 0 && this.onCredits) {
         try {
           this.onCredits(a.credits);
@@ -358,9 +371,9 @@ export class Revalidators {
         this.avgFlows = Math.floor((this.avgFlows + nFlows) / 2);
         const cur = this.ukeys.dumpCursor;
         Atomics.store(cur.array, cur.index, 0);
-        ok = this.absorb(await Promise.all(slots.map((s) => this.phase(s, { type: 'dump', round }, 'dumped')))) && ok;
+        ok = this.absorb(slots, await Promise.all(slots.map((s) => this.phase(s, { type: 'dump', round }, 'dumped')))) && ok;
       }
-      ok = this.absorb(await Promise.all(slots.map((s, i) => this.phase(s, {
+      ok = this.absorb(slots, await Promise.all(slots.map((s, i) => this.phase(s, {
         type: 'sweep', round, slice: i, n: slots.length, purge: purgeOnly,
       }, 'swept')))) && ok;
       if (purgeOnly) return;
@@ -459,7 +472,7 @@ export class Revalidators {
       flows: { current: this.flowTable.flowCount, avg: this.avgFlows, max: this.maxFlows, limit: this.ukeys.flowLimit },
       dumpDurationMs: this.ukeys.dumpDuration,
       ufidEnabled: true,
-      revalidators: this.slots.map((s, i) => ({ id: s.threadId, keys: this.ukeys.keysOfRevalidator(i, n) })),
+      revalidators: this.slots.map((s, i) => ({ id: s.threadId, keys: this.ukeys.keysOfRevalidator(i, n), dumped: s.dumped, swept: s.swept })),
       rounds: this.roundsDone,
       deleted,
       deletedByReason: byReason,

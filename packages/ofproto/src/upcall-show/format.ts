@@ -55,7 +55,7 @@ export function upcallShowJson(d: UpcallShowData): Record<string, unknown> {
     flows: { ...d.flows },
     dump_duration_ms: d.dumpDurationMs,
     ufid_enabled: d.ufidEnabled,
-    revalidators: d.revalidators.map((r) => ({ id: r.id, keys: r.keys })),
+    revalidators: d.revalidators.map((r) => ({ id: r.id, keys: r.keys, dumped: r.dumped, swept: r.swept })),
     rounds: d.rounds,
     deleted: { ...d.deleted },
     deleted_by_reason: { ...d.deletedByReason },
