@@ -15,7 +15,7 @@ import {
 import { decodeOdpActions, ODP_ACTIONS_MAX_BYTES } from '@tsvs/dpif';
 import {
   BridgePorts, MacLearning, OfTables, OFPP_LOCAL, parseFlowMod, xlateFlow, formatXlateActions, formatMegaflow,
-  encodeFlowActions, decodeControllerCookie, decodeSlowPathCookie, datapathMegaflow, parseTraceFlow,
+  encodeFlowActions, decodeControllerCookie, replayNormalLearning, decodeSlowPathCookie, datapathMegaflow, parseTraceFlow,
   XLATE_OK, XLATE_RECURSION_TOO_DEEP, OFPR_EXPLICIT_MISS, OFPR_INVALID_TTL, SLOW_ACTION,
   type MacEvent, type PortConfig, type XlateResult,
 } from '@tsvs/ofproto';
@@ -207,6 +207,21 @@ describe('xlate', () => {
       const t = run(e, 'in_port=3,dl_vlan=10,dl_src=00:00:00:00:00:0a,dl_dst=ff:ff:ff:ff:ff:ff,ip');
       expect(acts(e, t)).to.equal('br0,pop_vlan,p1,push_vlan(vid=10,pcp=0),p4');
       expect(acts(e, run(e, 'in_port=3,dl_vlan=20,dl_src=00:00:00:00:00:0a,dl_dst=ff:ff:ff:ff:ff:ff,ip'))).to.equal('drop');
+    });
+
+    it('replays what NORMAL learned (for revalidators): refreshes and moves entries', () => {
+      let t = 0;
+      const ml = new MacLearning({ now: () => t, idleTime: 20 });
+      const e = env(['actions=NORMAL'], bridge(), ml);
+      const r = run(e, 'in_port=2,dl_src=00:00:00:00:00:0a,dl_dst=00:00:00:00:00:0b,ip', true);
+      t = 15_000;
+      expect(replayNormalLearning(ml, e.ports, r.learned)).to.equal(0);
+      t = 30_000;
+      ml.run();
+      expect(ml.lookup(0, 0, 0x0a)).to.equal(2); // refreshed at 15 s: still there at 30 s
+      expect(replayNormalLearning(ml, e.ports, [{ ...r.learned[0]!, inPort: 3 }])).to.equal(1);
+      expect(replayNormalLearning(ml, e.ports, [{ ...r.learned[0]!, inPort: 9 }])).to.equal(0);
+      expect(ml.lookup(0, 0, 0x0a)).to.equal(3);
     });
 
     it('without a MAC table NORMAL floods', () => {

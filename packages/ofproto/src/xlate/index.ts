@@ -4,5 +4,5 @@ export * from './odp-actions.js';
 export * from './cookie.js';
 export * from './trace-node.js';
 export * from './datapath-mask.js';
-export { ethAddrIsReserved } from './normal.js';
+export { ethAddrIsReserved, replayNormalLearning } from './normal.js';
 export { commitOdpActions, type CommitState } from './commit.js';

@@ -15,7 +15,9 @@
 import { W_DL_DST_HI, W_DL_DST_LO, W_DL_SRC_HI, W_DL_SRC_LO, W_DL_TYPE, W_NW, W_NW_DST, W_NW_SRC, W_VLAN0, VLAN_CFI } from '@tsvs/packet';
 import type { BridgePort } from '../bridge/bridge-port.js';
 import { OFPP_CONTROLLER, OFPP_NONE } from '../rules/ports.js';
-import { report, type XlateCtx } from './context.js';
+import type { BridgePorts } from '../bridge/bridge.js';
+import type { MacLearning } from '../mac-learning/mac-learning.js';
+import { report, type NormalLearning, type XlateCtx } from './context.js';
 import { composeOutputAction } from './output.js';
 
 const ETH_TYPE_VLAN_8021Q = 0x8100;
@@ -265,4 +267,18 @@ export function xlateNormal(ctx: XlateCtx): void {
     report(ctx, 'detail', 'no learned MAC for destination, flooding');
     flood(ctx, inPort, xv);
   }
+}
+
+/**
+ * OVS xlate_mac_learning_update for cached translations (XC_NORMAL): re-learns the sources a
+ * datapath flow's NORMAL saw, so MACs whose packets only hit the datapath do not age out.
+ * Revalidators call it with a flow's `learned` list when its stats show new packets. Returns how
+ * many entries changed port (new or moved). Ports no longer on the bridge are skipped.
+ */
+export function replayNormalLearning(ml: MacLearning, ports: BridgePorts, learned: readonly NormalLearning[]): number {
+  let n = 0;
+  for (const l of learned) {
+    if (ports.ofport(l.inPort) && ml.update(l.vlan, l.macHi, l.macLo, l.inPort, l.gratArp)) n++;
+  }
+  return n;
 }
