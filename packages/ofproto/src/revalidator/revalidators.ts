@@ -404,6 +404,7 @@ export class Revalidators {
    * module comment). With `kick`, also starts one at once (without moving the reval seq).
    */
   wait(opts: { kick?: boolean } = {}): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const target = this.roundsStarted + 1;
     const p = new Promise<void>((resolve) => this.waiters.push({ target, resolve }));
     if (opts.kick || !this.useTimer) {
