@@ -17,3 +17,5 @@ export * from './bridge/index.js';
 export * from './mac-learning/index.js';
 export * from './xlate/index.js';
 export * from './trace/index.js';
+export * from './revalidator/index.js';
+export * from './upcall-show/index.js';

@@ -8,3 +8,4 @@ export * from './translator.js';
 export * from './revalidate.js';
 export * from './revalidators.js';
 export { SimpleTranslator, SIMPLE_TRANSLATOR_MODULE, SIMPLE_XLATE_UNSUPPORTED, type SimpleTranslatorInit, type FlowModsUpdate } from './simple-translator.js';
+export { XlateTranslator, XLATE_TRANSLATOR_MODULE, XLATE_TRANSLATOR_NO_PORT, type XlateTranslatorInit, type XlateTranslatorUpdate, type MacReplicaEntry } from './xlate-translator.js';
