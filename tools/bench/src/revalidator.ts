@@ -10,7 +10,7 @@
  * that nothing is deleted: every round keeps every flow.
  *
  * Figures (ms are the round's duration as the revalidators record it: dump phase + sweep phase,
- * median of 3 rounds after one warm-up round):
+ * median of 3 rounds after 3 warm-up rounds, which new threads need to get their code compiled):
  * - round_ms_{10k,100k,1m}_flows_keep[_2rev]: nothing changed (terse dump, ukey found, kept), with 1
  *   (no suffix) and 2 revalidator threads.
  * - round_ms_{10k,100k}_flows_retranslate[_2rev]: after a kick (reval seq moved), every flow is
@@ -69,10 +69,10 @@ async function setup(n: number): Promise<Env> {
 
 async function rounds(rv: Revalidators, kick: boolean): Promise<number> {
   const ms: number[] = [];
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 6; i++) {
     if (kick) rv.kick();
     await rv.wait({ kick: true });
-    if (i > 0) ms.push(rv.show().lastRoundMs);
+    if (i >= 3) ms.push(rv.show().lastRoundMs);
   }
   return median(ms);
 }
