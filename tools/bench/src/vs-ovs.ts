@@ -1,0 +1,170 @@
+/**
+ * `pnpm bench vs-ovs [--json] [--hosts 2|3] [--seconds S] [--only ovs|tsvs] [--pmd-threads N] [--prefix P]`:
+ * tsvs side by side with Open vSwitch 3.1's userspace datapath, on the same hosts, veth pairs and
+ * offload settings, one switch after the other in one invocation (OVS first).
+ *
+ * Topology (vs-ovs/topo.ts): `--hosts` (default 2) hosts from tools/netns, each in its own network
+ * namespace on a veth pair; the outer ends are moved into one switch namespace where each switch
+ * runs in turn (vs-ovs/switches.ts: OVS via tools/ovs-peer/ovs-peer.sh, datapath_type=netdev,
+ * NORMAL; tsvs via its CLI, `system` ports, NORMAL). Offloads off on both ends
+ * (`ethtool -K IF tx off rx off tso off gso off gro off`). Traffic runs host 0 -> host 1.
+ *
+ * Per switch, after both hosts reach each other (warm-up pings): ping (200 at 5 ms), iperf3 TCP
+ * (S s, default 5), iperf3 UDP 64-byte payloads at unlimited rate (S s), new TCP connections
+ * (at most 20000 or 3 s) — see vs-ovs/workloads.ts. CPU: the switch process's CPU time (all
+ * threads, /proc/PID/stat) over the wall time of those workloads, in % of one core (2 cores: <= 200).
+ *
+ * Result: for each of tcp_gbps, udp64_kpps (delivered), rtt_avg_ms, rtt_p99_ms, tcp_conn_per_s,
+ * cpu_percent an object { tsvs, ovs } (null where that switch could not run the workload), plus
+ * `ratios` (tsvs/ovs per figure; for rtt and cpu lower is better), extra figures in the same
+ * { tsvs, ovs } shape (tcp_retransmits, udp64_offered_kpps, ping_received, tcp_conn_errors),
+ * `switches` (versions), `offloads`, `errors` (per switch, one line, when a half failed). A table
+ * goes to stderr. Needs root; installs openvswitch-switch with apt-get when missing. All traffic
+ * stays inside the benchmark's namespaces; everything it made is removed at the end, also on
+ * failure or Ctrl-C (vs-ovs/proc.ts cleanup registry).
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuSeconds } from './vs-ovs/cpu.js';
+import { BenchError, cleanup, sh } from './vs-ovs/proc.js';
+import { OvsSwitch, TsvsSwitch, type Switch } from './vs-ovs/switches.js';
+import { offloadStates, topologyUp, type BenchTopology } from './vs-ovs/topo.js';
+import { conns, ping, round, tcp, udp64, waitReachable, withIperfServer } from './vs-ovs/workloads.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const MAIN = ['tcp_gbps', 'udp64_kpps', 'rtt_avg_ms', 'rtt_p99_ms', 'tcp_conn_per_s', 'cpu_percent'] as const;
+const EXTRA = ['tcp_retransmits', 'udp64_offered_kpps', 'ping_received', 'tcp_conn_errors'] as const;
+type Key = (typeof MAIN)[number] | (typeof EXTRA)[number];
+type Figures = Partial<Record<Key, number>>;
+
+interface Opts { hosts: number; seconds: number; only: string | null; pmdThreads: number | null; prefix: string }
+
+function parseArgs(args: string[]): Opts {
+  const o: Opts = { hosts: 2, seconds: 5, only: null, pmdThreads: null, prefix: `vo${process.pid % 100000}` };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const v = args[i + 1];
+    const int = (lo: number, hi: number): number => {
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new BenchError(`bad value '${v ?? ''}' for ${a} (want ${lo}..${hi})`);
+      i++;
+      return Number(v);
+    };
+    if (a === '--hosts') o.hosts = int(2, 3);
+    else if (a === '--seconds') o.seconds = int(1, 60);
+    else if (a === '--pmd-threads') o.pmdThreads = int(1, 8);
+    else if (a === '--only') {
+      if (v !== 'ovs' && v !== 'tsvs') throw new BenchError(`bad value '${v ?? ''}' for --only (want ovs or tsvs)`);
+      o.only = v;
+      i++;
+    } else if (a === '--prefix') {
+      if (v === undefined || !/^[a-z][a-z0-9]{0,7}$/.test(v)) throw new BenchError(`bad value '${v ?? ''}' for --prefix (a lower-case letter then up to 7 letters or digits)`);
+      o.prefix = v;
+      i++;
+    } else throw new BenchError(`unknown argument '${a}'`);
+  }
+  return o;
+}
+
+const log = (s: string): void => { process.stderr.write(`vs-ovs: ${s}\n`); };
+
+async function measure(sw: Switch, topo: BenchTopology, o: Opts, switches: Record<string, string>): Promise<Figures> {
+  const [a, b] = [topo.hosts[0]!, topo.hosts[1]!];
+  log(`${sw.name}: starting`);
+  await sw.start(topo);
+  try {
+    switches[sw.name] = sw.describe();
+    log(`${sw.name}: ${switches[sw.name]}`);
+    if (!(await waitReachable(a, b, 15_000))) throw new BenchError(`${sw.name}: ${b.ip4} not reachable from ${a.ns} within 15 s`);
+    // Warm-up: neighbour entries and flows in place both ways (and with a third host, its MAC learned).
+    for (const h of topo.hosts.slice(1)) await waitReachable(a, h, 5_000);
+    await ping(a, b, 20, 0.01);
+    const f: Figures = {};
+    const pid = sw.pid();
+    const cpu0 = cpuSeconds(pid);
+    const t0 = process.hrtime.bigint();
+    const p = await ping(a, b);
+    f.rtt_avg_ms = p.avg_ms;
+    f.rtt_p99_ms = p.p99_ms;
+    f.ping_received = p.received;
+    log(`${sw.name}: ping ${p.received}/${p.sent} avg ${p.avg_ms} ms p99 ${p.p99_ms} ms`);
+    await withIperfServer(b, async () => {
+      const t = await tcp(a, b, o.seconds);
+      f.tcp_gbps = t.gbps;
+      f.tcp_retransmits = t.retransmits;
+      log(`${sw.name}: tcp ${t.gbps} Gbit/s, ${t.retransmits} retransmits`);
+      const u = await udp64(a, b, o.seconds);
+      f.udp64_kpps = u.delivered_kpps;
+      f.udp64_offered_kpps = u.offered_kpps;
+      log(`${sw.name}: udp64 ${u.offered_kpps} kpps offered, ${u.delivered_kpps} kpps delivered`);
+    });
+    const c = await conns(a, b);
+    f.tcp_conn_per_s = c.per_s;
+    f.tcp_conn_errors = c.errors;
+    log(`${sw.name}: ${c.connections} TCP connections in ${c.seconds} s (${c.per_s}/s), ${c.errors} failed`);
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    f.cpu_percent = round(((cpuSeconds(pid) - cpu0) / wall) * 100, 1);
+    log(`${sw.name}: cpu ${f.cpu_percent} % over ${wall.toFixed(1)} s`);
+    return f;
+  } finally {
+    sw.stop();
+  }
+}
+
+function table(res: Record<string, { tsvs: number | null; ovs: number | null }>, ratios: Record<string, number | null>): string {
+  const rows = [['figure', 'tsvs', 'ovs', 'tsvs/ovs']];
+  for (const k of [...MAIN, ...EXTRA]) {
+    const r = res[k]!;
+    const ratio = ratios[k];
+    rows.push([k, String(r.tsvs ?? '-'), String(r.ovs ?? '-'), ratio === undefined ? '' : String(ratio ?? '-')]);
+  }
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const o = parseArgs(args);
+  if (process.getuid?.() !== 0) throw new BenchError('needs root (network namespaces, veth pairs, raw sockets)');
+  for (const tool of ['ip', 'ethtool', 'iperf3', 'ping']) {
+    if (sh(['sh', '-c', `command -v ${tool}`], { allowFail: true }).status !== 0) throw new BenchError(`'${tool}' is missing (bash tools/setup.sh installs iproute2, ethtool, iperf3; ping: apt-get install iputils-ping)`);
+  }
+  const figures: { tsvs: Figures; ovs: Figures } = { tsvs: {}, ovs: {} };
+  const switches: Record<string, string> = {};
+  const errors: Record<string, string> = {};
+  let offloads = '';
+  try {
+    const topo = topologyUp(root, o.prefix, o.hosts, '10.77.0');
+    offloads = offloadStates(topo);
+    log(`${o.hosts} hosts (${topo.hosts.map((h) => `${h.ns} ${h.ip4}`).join(', ')}), switch namespace ${topo.switchNs}; ${offloads}`);
+    const order: Switch[] = [new OvsSwitch(root), new TsvsSwitch(root, o.pmdThreads ? { pmdThreads: o.pmdThreads } : {})];
+    for (const sw of order) {
+      if (o.only && o.only !== sw.name) continue;
+      try {
+        figures[sw.name] = await measure(sw, topo, o, switches);
+      } catch (e) {
+        if (!(e instanceof BenchError)) throw e;
+        errors[sw.name] = e.message;
+        log(`${sw.name}: FAILED: ${e.message}`);
+      }
+    }
+  } finally {
+    cleanup();
+  }
+  const out: Record<string, unknown> = {};
+  const ratios: Record<string, number | null> = {};
+  for (const k of [...MAIN, ...EXTRA]) {
+    const t = figures.tsvs[k] ?? null;
+    const v = figures.ovs[k] ?? null;
+    out[k] = { tsvs: t, ovs: v };
+    if ((MAIN as readonly string[]).includes(k)) ratios[k] = t !== null && v !== null && v !== 0 ? round(t / v, 3) : null;
+  }
+  process.stderr.write(table(out as Record<string, { tsvs: number | null; ovs: number | null }>, ratios) + '\n');
+  process.stderr.write('(higher is better for tcp_gbps, udp64_kpps, tcp_conn_per_s; lower for rtt_*, cpu_percent)\n');
+  out.ratios = ratios;
+  out.switches = switches;
+  out.hosts = o.hosts;
+  out.seconds = o.seconds;
+  out.offloads = offloads;
+  if (Object.keys(errors).length > 0) out.errors = errors;
+  return out;
+}
