@@ -241,9 +241,15 @@ export class RevalidatorCore {
       if (shouldRevalidate(pushP, ukeys.pushedUsed(u), now, this.dumpDuration, this.cfg.maxRevalidatorMs, this.cfg.minRevalidatePps)) {
         ukeys.keyInto(u, this.sKey);
         this.counters.retranslated++;
-        tr = this.xlate.translate(this.sKey, 0);
-        if (tr.error !== 0) this.lastReason = 'xlate_error';
-        else if (ukeys.maskNarrowerThan(u, tr.mask)) this.lastReason = 'wildcarded';
+        try {
+          tr = this.xlate.translate(this.sKey, 0);
+        } catch {
+          tr = null; // a translator must not throw; treat it as an xlate error
+        }
+        if (!tr || tr.error !== 0) {
+          tr = null;
+          this.lastReason = 'xlate_error';
+        } else if (ukeys.maskNarrowerThan(u, tr.mask)) this.lastReason = 'wildcarded';
         else result = ukeys.actionsEqual(u, tr.actions) ? KEEP : MODIFY;
       } else {
         this.lastReason = 'too_expensive';
@@ -341,7 +347,21 @@ export class RevalidatorCore {
         fops.push({ type: 'del', ufid: op.ufid! });
       }
     }
-    const res: FlowOpResult[] = this.flows.operate(fops);
+    let res: FlowOpResult[];
+    try {
+      res = this.flows.operate(fops);
+    } catch (e) {
+      // The ops were applied but their grace period timed out (a PMD stuck): the deletes' final
+      // stats are unknown. Settle the ukeys so they do not stay EVICTING, then report.
+      for (const op of ops) {
+        if (op.ukey < 0) continue;
+        ukeys.lock(op.ukey);
+        if (ukeys.gen(op.ukey) === op.gen && op.kind === DELETE) ukeys.transition(op.ukey, UKEY_EVICTED);
+        ukeys.unlock(op.ukey);
+        this.counters.opErrors++;
+      }
+      throw e;
+    }
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!, r = res[i]!;
       if (op.ukey < 0) {
