@@ -35,7 +35,7 @@ import { EXTRACT_OK, FLOW_WORDS, W_TCP_FLAGS, extractFlow } from '@tsvs/packet';
 import { CounterSet, DoorbellBank, META_WORDS, M_IN_PORT, M_LEN, M_OFF, PacketPool } from '@tsvs/shm';
 import { attachNetdev } from '@tsvs/netdev';
 import type { Netdev } from '@tsvs/netdev';
-import { FlowTable, FlowTablePmd, LOOKUP_EMC, LOOKUP_MEGAFLOW } from '../flow-table/index.js';
+import { DPCLS_OPTIMIZATION_INTERVAL_MS, FlowTable, FlowTablePmd, LOOKUP_EMC, LOOKUP_MEGAFLOW } from '../flow-table/index.js';
 import {
   EXEC_FAILED, EXEC_KEEP, OdpExecutor, OdpOutputBatch, PKT_BUF, PKT_L2_5, PKT_LEN, PKT_OFF, PKT_WORDS,
 } from '../actions/execute.js';
@@ -43,14 +43,14 @@ import type { OdpBufferPool, OdpUpcallSink } from '../actions/execute.js';
 import { MAX_ODP_PORTS } from '../dpif.js';
 import { UpcallArea } from '../upcall/upcall-area.js';
 import { UpcallQueue, UpcallProducer } from '../upcall/upcall-queue.js';
-import type { PmdInit, PmdLookupMode, PmdReply, PmdRequest } from './pmd-messages.js';
+import type { PmdInit, PmdLookupMode, PmdProbe, PmdReply, PmdRequest } from './pmd-messages.js';
 import {
   PMD_CYCLES_ITER_BUSY, PMD_CYCLES_ITER_IDLE, PMD_CYCLES_SLEEP, PMD_ITERATIONS, PMD_N_STATS, PMD_SLEEP_ITER,
   PMD_STAT_ACTION_LOST, PMD_STAT_ACTION_UPCALL, PMD_STAT_EXACT_HIT, PMD_STAT_LOST, PMD_STAT_MALFORMED,
   PMD_STAT_MASKED_HIT, PMD_STAT_MASKED_LOOKUP, PMD_STAT_MISS, PMD_STAT_RECV, PMD_STAT_SENT_BATCHES,
   PMD_STAT_SENT_PKTS, PMD_STAT_TX_DROPPED,
 } from './pmd-stats.js';
-import { PMD_INTERVAL_MS, SCHED_CUR, SCHED_P_BUSY, SCHED_SLOT, SchedStats } from './sched-stats.js';
+import { PMD_INTERVAL_MS, SCHED_CUR, SCHED_P_BUSY, SCHED_P_NOW, SCHED_SLOT, SchedStats } from './sched-stats.js';
 import { CLK_AWAKE, CLK_NOW_F64 } from './dp-clock.js';
 
 /** NETDEV_MAX_BURST: packets per rx burst and per tx batch. */
@@ -59,8 +59,13 @@ export const NETDEV_MAX_BURST = 32;
 export const PMD_MAX_POLL = 256;
 /** Output entries one packet's actions may produce. */
 const MAX_OUTPUTS_PER_PACKET = 64;
-/** How often the loop does housekeeping (dpcls re-rank, interval rotation), ms. */
-const HOUSEKEEPING_MS = 10;
+/** Loop iterations per `iterate` call. */
+const ITERATIONS_PER_CALL = 32;
+const ITER_MORE = 0;
+const ITER_CONTROL = 1;
+const ITER_SLEEP = 2;
+// Indices of PmdLoop.tf (times in datapath clock ms, except T_IDLE_ITER_NS).
+const T_NOW = 0, T_LAST_TICK = 1, T_NEXT_OPT = 2, T_INTERVAL_END = 3, T_WIN_START = 4, T_WIN_END = 5, T_IDLE_ITER_NS = 6;
 
 /** How a PmdLoop talks to its controller. */
 export interface PmdIo {
@@ -111,7 +116,8 @@ export class PmdLoop implements OdpUpcallSink {
   private readonly timeOrigin = performance.timeOrigin;
   private idleSpinUs: number;
   private maxSleepMs: number;
-  private pendingProbe = -1;
+  /** A request that needs the event loop ('probe'): `run` returned 'yield' for it. */
+  private pendingYield: PmdRequest | null = null;
   private closed = false;
   private lookupMode: PmdLookupMode = 'table';
   /** The 'map' baseline's cache: packed key → flow entry. */
@@ -141,6 +147,8 @@ export class PmdLoop implements OdpUpcallSink {
   private readonly pktNext = new Int32Array(NETDEV_MAX_BURST);
   private readonly missIds = new Uint32Array(NETDEV_MAX_BURST);
   private readonly missPkt = new Int32Array(NETDEV_MAX_BURST);
+  /** Flow entry per packed key of the burst (-1: miss). */
+  private readonly found = new Int32Array(NETDEV_MAX_BURST);
   private readonly bFlow = new Int32Array(NETDEV_MAX_BURST);
   private readonly bFirst = new Int32Array(NETDEV_MAX_BURST);
   private readonly bLast = new Int32Array(NETDEV_MAX_BURST);
@@ -154,23 +162,21 @@ export class PmdLoop implements OdpUpcallSink {
   // Packet being executed (for ACTION upcalls).
   private curPkt = 0;
   private curInPort = 0;
-  // Time (datapath clock ms; see dp-clock.ts). `nowMs` = max(shared clock, last real read).
+  // Time (datapath clock ms; see dp-clock.ts), in a Float64Array rather than object fields so that
+  // no double ever depends on the optimizer's field representation (a boxed field allocates on
+  // every store). `tf[T_NOW]` = max(shared clock, last real read).
   private readonly clk: Float64Array;
   private readonly clkI32: Int32Array;
-  private nowMs = 0;
-  private lastTick = 0;
-  private nextHousekeeping = 0;
-  private intervalEnd = 0;
-  // Accounting window: iterations since `winStart` (ms), split into busy/idle ns when it closes.
-  private winStart = 0;
+  private readonly tf = new Float64Array(8);
+  // Accounting window: iterations since tf[T_WIN_START], split into busy/idle ns when it closes.
   private winBusyIters = 0;
   private winIdleIters = 0;
   private winPackets = 0;
   private readonly winRxqPkts = new Int32Array(PMD_MAX_POLL);
-  /** Estimated ns of one idle iteration (learned from all-idle windows). */
-  private idleIterNs = 100;
+  // tf[T_IDLE_ITER_NS]: estimated ns of one idle iteration (learned from all-idle windows).
   /** Consecutive empty iterations before sleeping (idleSpinUs / idleIterNs). */
   private spinIters = 200;
+  private emptyRun = 0;
 
   constructor(init: PmdInit, io: PmdIo) {
     this.pmdId = init.pmdId;
@@ -195,66 +201,79 @@ export class PmdLoop implements OdpUpcallSink {
     this.maxSleepMs = init.maxSleepMs;
     this.entryBurst = new Int32Array(this.table.capacity);
     this.entryBatch = new Int32Array(this.table.capacity);
-    this.nowMs = this.timeOrigin + performance.now();
-    this.sched.pmdStart(this.pmdId, this.nowMs);
-    this.intervalEnd = this.nowMs + PMD_INTERVAL_MS;
-    this.nextHousekeeping = this.nowMs + HOUSEKEEPING_MS;
-    this.winStart = this.nowMs;
+    this.tf[T_IDLE_ITER_NS] = 100;
+    this.tf[T_NOW] = this.timeOrigin + performance.now();
+    this.sched.pmdStart(this.pmdId, this.tf[T_NOW]!);
+    // The first re-rank and interval rotation come early, so that the loop has run them before
+    // TurboFan compiles it: a branch first taken in optimized code deoptimizes it, and until it
+    // is compiled again the interpreted loop boxes doubles (allocates).
+    this.tf[T_INTERVAL_END] = this.tf[T_NOW]! + 20;
+    this.tf[T_NEXT_OPT] = this.tf[T_NOW]! + 10;
+    this.tf[T_WIN_START] = this.tf[T_NOW]!;
     this.respin();
   }
 
   /**
    * Runs the loop until a `quit` request ('quit') or a request that needs the event loop
-   * ('yield': call `afterYield` from a later macrotask, then `run` again).
+   * ('yield': answer `takeYieldRequest()` from a later macrotask, then `run` again).
    */
   run(): PmdRunResult {
-    const cnt = this.cnt, cb = this.cb, ctl = this.ctl, clk = this.clk;
     this.wake();
-    let emptyRun = 0;
     for (;;) {
-      if (Atomics.load(ctl, 0) !== this.ctlSeen) {
+      const r = this.iterate(ITERATIONS_PER_CALL);
+      if (r === ITER_CONTROL) {
         this.closeWindowReal();
-        const r = this.control();
-        if (r !== null) {
+        const c = this.control();
+        if (c !== null) {
           this.asleep();
-          return r;
+          return c;
         }
-        this.winStart = this.nowMs;
+        this.tf[T_WIN_START] = this.tf[T_NOW]!;
+      } else if (r === ITER_SLEEP) {
+        this.sleep();
+        this.emptyRun = 0;
       }
+    }
+  }
+
+  /**
+   * Up to `max` loop iterations. Returns ITER_CONTROL when a control message waits, ITER_SLEEP
+   * after `spinIters` empty polls in a row, ITER_MORE otherwise. A separate method, not the body
+   * of `run`, so that it is compiled as a whole function: `run` is re-entered after a 'yield' and
+   * would otherwise run interpreted (allocating) until on-stack replacement.
+   */
+  private iterate(max: number): number {
+    const cnt = this.cnt, cb = this.cb, ctl = this.ctl;
+    for (let k = 0; k < max; k++) {
+      if (Atomics.load(ctl, 0) !== this.ctlSeen) return ITER_CONTROL;
       let rx = 0;
       for (let p = 0; p < this.nPoll; p++) rx += this.pollOnce(p);
       if (rx > 0) {
         this.winBusyIters++;
         this.winPackets += rx;
-        emptyRun = 0;
+        this.emptyRun = 0;
       } else {
         this.winIdleIters++;
-        emptyRun++;
+        this.emptyRun++;
       }
       cnt[cb + PMD_ITERATIONS]++;
       this.ftp.quiesce();
-      const c = clk[CLK_NOW_F64]!;
-      if (c !== this.lastTick) this.tick(c);
-      if (emptyRun >= this.spinIters) {
-        this.sleep();
-        emptyRun = 0;
-      }
+      this.clockTick();
+      if (this.emptyRun >= this.spinIters) return ITER_SLEEP;
     }
+    return ITER_MORE;
   }
 
-  /** After a 'yield': finishes the request that needed the event loop (a probe reply). */
-  afterYield(): void {
-    if (this.pendingProbe >= 0) {
-      const seq = this.pendingProbe;
-      this.pendingProbe = -1;
-      this.io.reply({
-        seq,
-        probe: {
-          usedHeap: v8.getHeapStatistics().used_heap_size, gcCount: this.io.gcCount(),
-          rxqs: this.nPoll, ports: this.nPorts,
-        },
-      });
-    }
+  /** After a 'yield': the request that needed the event loop (the worker answers it), once. */
+  takeYieldRequest(): PmdRequest | null {
+    const r = this.pendingYield;
+    this.pendingYield = null;
+    return r;
+  }
+
+  /** The figures of a 'probe' reply (call from the event loop, after a 'yield'). */
+  probe(gcCount: number): PmdProbe {
+    return { usedHeap: v8.getHeapStatistics().used_heap_size, gcCount, rxqs: this.nPoll, ports: this.nPorts };
   }
 
   // ---- the fast path ----
@@ -295,33 +314,53 @@ export class PmdLoop implements OdpUpcallSink {
       burst = 1;
     }
     this.burst = burst;
-    let nb = 0, nMiss = 0, emc = 0, masked = 0, lookups = 0, malformed = 0;
+    // miniflow_extract for the whole burst: keys (and packet registers) of the frames that parse
+    // are packed at 0..nv-1; the others are dropped and counted.
+    let nv = 0, malformed = 0;
     for (let i = 0; i < n; i++) {
       const id = rxIds[i]!;
       const m = id * META_WORDS;
       const off = id * stride + meta[m + M_OFF]!;
       const len = meta[m + M_LEN]!;
-      const pb = i * PKT_WORDS;
+      const pb = nv * PKT_WORDS;
       pkt[pb + PKT_BUF] = id;
       pkt[pb + PKT_OFF] = off;
       pkt[pb + PKT_LEN] = len;
-      const kb = i * FLOW_WORDS;
-      if (extractFlow(data, off, len, inPort, keys, kb, pkt, pb + PKT_L2_5) !== EXTRACT_OK) {
+      if (extractFlow(data, off, len, inPort, keys, nv * FLOW_WORDS, pkt, pb + PKT_L2_5) !== EXTRACT_OK) {
         pool.free(id);
         malformed++;
         continue;
       }
-      const e = this.lookupMode === 'table' ? ftp.lookup(keys, kb) : this.baselineLookup(keys, kb);
+      nv++;
+    }
+    // emc_processing + fast_path_processing (dpcls_lookup) for the burst at once.
+    const found = this.found;
+    let emc: number, masked: number, lookups: number;
+    if (this.lookupMode === 'table') {
+      ftp.lookupBatch(keys, 0, nv, found);
+      emc = ftp.lastEmcHits;
+      masked = ftp.lastMegaflowHits;
+      lookups = ftp.lastSubtables;
+    } else {
+      emc = 0;
+      masked = 0;
+      lookups = 0;
+      for (let i = 0; i < nv; i++) {
+        const e = this.baselineLookup(keys, i * FLOW_WORDS);
+        found[i] = e;
+        if (e >= 0 && ftp.lastPath === LOOKUP_EMC) emc++;
+        else if (e >= 0) masked++;
+      }
+    }
+    // dp_netdev_queue_batches: group the hits per flow in arrival order; queue the misses.
+    let nb = 0, nMiss = 0;
+    for (let i = 0; i < nv; i++) {
+      const e = found[i]!;
       if (e < 0) {
-        this.missIds[nMiss] = id;
+        this.missIds[nMiss] = pkt[i * PKT_WORDS + PKT_BUF]!;
         this.missPkt[nMiss] = i;
         nMiss++;
         continue;
-      }
-      if (ftp.lastPath === LOOKUP_EMC) emc++;
-      else {
-        masked++;
-        lookups += ftp.lastSubtables;
       }
       let b: number;
       if (entryBurst[e] === burst) {
@@ -340,8 +379,8 @@ export class PmdLoop implements OdpUpcallSink {
       bLast[b] = i;
       pktNext[i] = -1;
       bCount[b]!++;
-      bBytes[b]! += len;
-      bFlags[b]! |= keys[kb + W_TCP_FLAGS]! & 0xfff;
+      bBytes[b]! += pkt[i * PKT_WORDS + PKT_LEN]!;
+      bFlags[b]! |= keys[i * FLOW_WORDS + W_TCP_FLAGS]! & 0xfff;
     }
     const cnt = this.cnt, cb = this.cb;
     cnt[cb + PMD_STAT_RECV] += n;
@@ -357,7 +396,7 @@ export class PmdLoop implements OdpUpcallSink {
   private executeBatches(nb: number, inPort: number): void {
     const table = this.table, tbytes = table.bytes, exec = this.exec, out = this.out, pool = this.pool;
     const pkt = this.pkt, pktNext = this.pktNext, bFlow = this.bFlow, bFirst = this.bFirst;
-    const nowMs = this.nowMs;
+    const nowMs = this.tf[T_NOW]!;
     this.curInPort = inPort;
     for (let b = 0; b < nb; b++) {
       const e = bFlow[b]!;
@@ -514,69 +553,81 @@ export class PmdLoop implements OdpUpcallSink {
   // ---- idle, housekeeping ----
 
   /**
-   * A shared clock tick: advances `nowMs`, closes the accounting window at the tick's time and
-   * runs the housekeeping that is due. Allocates nothing.
+   * Called every iteration; acts when the shared clock ticked (1 ms): advances tf[T_NOW], closes
+   * the accounting window, runs the housekeeping that is due. Called every iteration (not only on
+   * ticks) so that it is hot and compiled early: code that runs only a thousand times a second
+   * stays interpreted for seconds, and interpreted code boxes every double it touches.
    */
-  private tick(c: number): void {
-    this.lastTick = c;
-    if (c <= this.winStart) return; // the clock thread has not caught up with our last real read
-    if (c > this.nowMs) this.nowMs = c;
-    this.closeWindow(c);
-    if (c >= this.nextHousekeeping) this.housekeeping(c);
+  private clockTick(): void {
+    const c = this.clk[CLK_NOW_F64]!;
+    if (c === this.tf[T_LAST_TICK]) return;
+    this.tf[T_LAST_TICK] = c;
+    if (c <= this.tf[T_WIN_START]!) return; // the clock thread has not caught up with our last real read
+    if (c > this.tf[T_NOW]!) this.tf[T_NOW] = c;
+    this.tf[T_WIN_END] = c;
+    this.closeWindow();
+    if (c >= this.tf[T_NEXT_OPT]!) {
+      // Our own schedule and a Smi argument: passing the time would box it.
+      this.tf[T_NEXT_OPT] = c + DPCLS_OPTIMIZATION_INTERVAL_MS;
+      this.ftp.optimize(0, true);
+    }
+    if (c >= this.tf[T_INTERVAL_END]!) {
+      this.sched.f64[this.schedPmdBase + SCHED_P_NOW] = c;
+      this.sched.rotate(this.pmdId, this.pollSched, this.nPoll);
+      this.tf[T_INTERVAL_END] = c + PMD_INTERVAL_MS;
+    }
   }
 
   /**
-   * Splits the window [winStart, end) into idle and busy ns: idle iterations cost `idleIterNs`
-   * each (learned from windows without packets), the rest is busy, and busy time goes to the rxqs
-   * in proportion to the packets each gave. Writes typed arrays directly (no calls with double
-   * arguments: those would box). Allocates nothing.
+   * Splits the window [T_WIN_START, T_WIN_END) into idle and busy ns: idle iterations cost
+   * T_IDLE_ITER_NS each (learned from windows without packets), the rest is busy, and busy time
+   * goes to the rxqs in proportion to the packets each gave. Allocates nothing.
+   *
+   * Written without data-dependent branches around property accesses, calls or arithmetic:
+   * every operation runs on every call, so its type feedback exists from the first calls and the
+   * optimized code never meets an operation it has no feedback for (that deoptimizes it, and until
+   * it is compiled again, seconds for a function called a thousand times a second, interpreted
+   * code boxes every double: allocations). Values are chosen with conditional expressions instead.
    */
-  private closeWindow(end: number): void {
-    const ns = (end - this.winStart) * 1e6;
-    this.winStart = end;
-    if (ns <= 0) return;
-    const cnt = this.cnt, cb = this.cb;
-    let idle: number, busy: number;
-    if (this.winBusyIters === 0) {
-      idle = ns;
-      busy = 0;
-      if (this.winIdleIters > 16) {
-        this.idleIterNs = 0.75 * this.idleIterNs + 0.25 * (ns / this.winIdleIters);
-        this.respin();
-      }
-    } else {
-      idle = this.winIdleIters * this.idleIterNs;
-      if (idle > ns) idle = ns;
-      busy = ns - idle;
-    }
-    cnt[cb + PMD_CYCLES_ITER_IDLE] += idle;
-    cnt[cb + PMD_CYCLES_ITER_BUSY] += busy;
-    if (busy > 0) {
-      const f = this.sched.f64;
-      f[this.schedPmdBase + SCHED_P_BUSY] += busy;
-      const perPkt = busy / this.winPackets;
-      for (let p = 0; p < this.nPoll; p++) {
-        const k = this.winRxqPkts[p]!;
-        if (k > 0) {
-          f[this.pollSched[p]! * SCHED_SLOT + SCHED_CUR] += k * perPkt;
-          this.winRxqPkts[p] = 0;
-        }
-      }
-    }
+  private closeWindow(): void {
+    const tf = this.tf, cnt = this.cnt, cb = this.cb, f = this.sched.f64;
+    const rxqPkts = this.winRxqPkts, slots = this.pollSched, nPoll = this.nPoll;
+    const busyIters = this.winBusyIters, idleIters = this.winIdleIters, pkts = this.winPackets;
     this.winBusyIters = 0;
     this.winIdleIters = 0;
     this.winPackets = 0;
+    const end = tf[T_WIN_END]!;
+    const span = (end - tf[T_WIN_START]!) * 1e6;
+    tf[T_WIN_START] = end;
+    const ns = span > 0 ? span : 0;
+    const allIdle = busyIters === 0;
+    const idleGuess = idleIters * tf[T_IDLE_ITER_NS]!;
+    const idle = allIdle || idleGuess > ns ? ns : idleGuess;
+    const busy = ns - idle;
+    cnt[cb + PMD_CYCLES_ITER_IDLE] += idle;
+    cnt[cb + PMD_CYCLES_ITER_BUSY] += busy;
+    f[this.schedPmdBase + SCHED_P_BUSY] += busy;
+    const perPkt = busy / (pkts > 0 ? pkts : 1);
+    for (let p = 0; p < nPoll; p++) {
+      f[slots[p]! * SCHED_SLOT + SCHED_CUR] += rxqPkts[p]! * perPkt;
+      rxqPkts[p] = 0;
+    }
+    // Learn the cost of an idle iteration from windows without packets (EWMA), and the spin.
+    const learned = 0.75 * tf[T_IDLE_ITER_NS]! + 0.25 * (ns / (idleIters > 0 ? idleIters : 1));
+    tf[T_IDLE_ITER_NS] = allIdle && idleIters > 16 && ns > 0 ? learned : tf[T_IDLE_ITER_NS]!;
+    this.respin();
   }
 
   /** Closes the window at a real clock reading (allocates: sleep, wake and control paths only). */
   private closeWindowReal(): void {
     const t = this.timeOrigin + performance.now();
-    if (t > this.nowMs) this.nowMs = t;
-    this.closeWindow(t);
+    if (t > this.tf[T_NOW]!) this.tf[T_NOW] = t;
+    this.tf[T_WIN_END] = t;
+    this.closeWindow();
   }
 
   private respin(): void {
-    const n = Math.round((this.idleSpinUs * 1000) / this.idleIterNs);
+    const n = Math.round((this.idleSpinUs * 1000) / this.tf[T_IDLE_ITER_NS]!);
     this.spinIters = n < 16 ? 16 : n;
   }
 
@@ -585,8 +636,8 @@ export class PmdLoop implements OdpUpcallSink {
     if (Atomics.add(this.clkI32, CLK_AWAKE, 1) === 0) Atomics.notify(this.clkI32, CLK_AWAKE);
     this.ftp.online();
     const t = this.timeOrigin + performance.now();
-    if (t > this.nowMs) this.nowMs = t;
-    this.winStart = this.nowMs;
+    if (t > this.tf[T_NOW]!) this.tf[T_NOW] = t;
+    this.tf[T_WIN_START] = this.tf[T_NOW]!;
   }
 
   /** Stops being awake (before sleeping or returning from `run`). */
@@ -598,7 +649,7 @@ export class PmdLoop implements OdpUpcallSink {
   private sleep(): void {
     const bank = this.bank, slot = this.bellSlot;
     this.closeWindowReal();
-    if (this.nowMs >= this.nextHousekeeping) this.housekeeping(this.nowMs);
+    this.housekeeping();
     this.asleep();
     const seq = bank.prepareSleep(slot);
     let timeout = this.maxSleepMs;
@@ -606,24 +657,33 @@ export class PmdLoop implements OdpUpcallSink {
       const h = this.pollNetdev[p]!.rxqWaitHint(this.pollRxq[p]!);
       if (h < timeout) timeout = h;
     }
-    const due = this.intervalEnd - this.nowMs;
+    const due = this.tf[T_INTERVAL_END]! - this.tf[T_NOW]!;
     if (due < timeout) timeout = due > 0 ? due : 0;
     if (Atomics.load(this.ctl, 0) !== this.ctlSeen) timeout = 0;
-    const before = this.nowMs;
+    const before = this.tf[T_NOW]!;
     if (timeout > 0) {
       this.cnt[this.cb + PMD_SLEEP_ITER]++;
       bank.sleep(slot, seq, timeout);
     } else bank.endSleep(slot);
     this.wake();
-    this.cnt[this.cb + PMD_CYCLES_SLEEP] += (this.nowMs - before) * 1e6;
+    this.cnt[this.cb + PMD_CYCLES_SLEEP] += (this.tf[T_NOW]! - before) * 1e6;
   }
 
-  private housekeeping(now: number): void {
-    this.nextHousekeeping = now + HOUSEKEEPING_MS;
-    this.ftp.optimize(now);
-    if (now >= this.intervalEnd) {
-      this.sched.rotate(this.pmdId, now, this.pollSched, this.nPoll);
-      this.intervalEnd = now + PMD_INTERVAL_MS;
+  /**
+   * Housekeeping before sleeping (the running loop does the same inline on clock ticks): dpcls
+   * re-rank once a second (FlowTablePmd.optimize), usage interval rotation every 5 s.
+   */
+  private housekeeping(): void {
+    const now = this.tf[T_NOW]!;
+    if (now >= this.tf[T_NEXT_OPT]!) {
+      // Our own schedule and a Smi argument: passing the time would box it.
+      this.tf[T_NEXT_OPT] = now + DPCLS_OPTIMIZATION_INTERVAL_MS;
+      this.ftp.optimize(0, true);
+    }
+    if (now >= this.tf[T_INTERVAL_END]!) {
+      this.sched.f64[this.schedPmdBase + SCHED_P_NOW] = now;
+      this.sched.rotate(this.pmdId, this.pollSched, this.nPoll);
+      this.tf[T_INTERVAL_END] = now + PMD_INTERVAL_MS;
     }
   }
 
@@ -675,7 +735,7 @@ export class PmdLoop implements OdpUpcallSink {
             break;
           case 'probe':
             // `run` returns: offline while the thread is in its event loop (writers do not wait).
-            this.pendingProbe = msg.seq;
+            this.pendingYield = msg;
             this.ctlSeen = (this.ctlSeen - 1) | 0; // look at the port again after resuming
             return 'yield';
           case 'quit':

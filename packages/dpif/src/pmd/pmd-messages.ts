@@ -63,6 +63,7 @@ export interface PmdReply {
   readonly probe?: PmdProbe;
 }
 
+
 /** What `probe` reports (for benchmarks and tests). */
 export interface PmdProbe {
   /** V8 heap of the PMD's isolate (v8.getHeapStatistics().used_heap_size), bytes. */

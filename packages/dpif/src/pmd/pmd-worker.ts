@@ -44,7 +44,8 @@ function step(): void {
   if (r === 'yield') {
     // Let the event loop deliver what is pending (GC observer entries), then answer and go on.
     setTimeout(() => {
-      loop.afterYield();
+      const req = loop.takeYieldRequest();
+      if (req !== null && req.op === 'probe') post({ seq: req.seq, probe: loop.probe(gcCount) });
       step();
     }, 5);
   } else {
@@ -53,3 +54,4 @@ function step(): void {
   }
 }
 step();
+

@@ -3,24 +3,25 @@
  * rxq assignment (OVS dp_netdev_rxq cycles_intrvl / pmd busy_cycles_intrvl, PMD_INTERVAL_LEN 5 s,
  * PMD_INTERVAL_MAX 12).
  *
- * Layout: one Float64Array over a SharedArrayBuffer, slots of 16 doubles (128 bytes, two lines):
+ * Layout: one Float64Array over a SharedArrayBuffer, slots of 32 doubles (256 bytes, four lines):
  *   rxq slot r (0 <= r < maxRxqs) at r * 16, written by the PMD that polls the rxq:
  *     [0] ns spent processing the rxq in the current interval, [1] index of the next interval
  *     to write (0..11), [2..13] ns per past interval (a ring)
  *   PMD slot p at (maxRxqs + p) * 16, written by PMD p:
  *     [0] total ns of the last complete interval, [1] next interval index, [2..13] busy ns per
  *     past interval, [14] start of the current interval (datapath clock, ms), [15] busy ns in the
- *     current interval
+ *     current interval, [16] the time `rotate` closes the interval at (written just before it)
  * An rxq's slot stays with the rxq when it moves to another PMD (the handover orders the writes).
  */
 
-export const SCHED_SLOT = 16;
+export const SCHED_SLOT = 32;
 export const PMD_INTERVAL_MS = 5000;
 export const PMD_INTERVAL_MAX = 12;
-const S_CUR = 0, S_IDX = 1, S_RING = 2, P_START = 14, P_BUSY = 15;
+const S_CUR = 0, S_IDX = 1, S_RING = 2, P_START = 14, P_BUSY = 15, P_NOW = 16;
 /** Word offsets for writers that update the arrays inline (the PMD loop). */
 export const SCHED_CUR = S_CUR;
 export const SCHED_P_BUSY = P_BUSY;
+export const SCHED_P_NOW = P_NOW;
 
 export class SchedStats {
   readonly f64: Float64Array;
@@ -63,11 +64,13 @@ export class SchedStats {
   }
 
   /**
-   * Writer (PMD p): closes the current interval of the PMD and of its rxqs `slots[0..n)`.
-   * Allocates nothing.
+   * Writer (PMD p): closes the current interval of the PMD and of its rxqs `slots[0..n)` at the
+   * time stored in the PMD slot's word SCHED_P_NOW (a typed-array write rather than a double
+   * argument, which would be boxed). Allocates nothing.
    */
-  rotate(pmdId: number, nowMs: number, slots: Int32Array, n: number): void {
+  rotate(pmdId: number, slots: Int32Array, n: number): void {
     const f = this.f64;
+    const nowMs = f[this.pmdBase(pmdId) + P_NOW]!;
     for (let i = 0; i < n; i++) {
       const b = slots[i]! * SCHED_SLOT;
       const idx = f[b + S_IDX]!;
