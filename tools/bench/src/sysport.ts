@@ -1,0 +1,271 @@
+/**
+ * `pnpm bench sysport [--json] [--n N] [--reps R]`: cost per packet of receiving and sending on a
+ * live interface (a veth pair, its peer in a network namespace made by tools/netns) through
+ *   - addon: the `system` port (@tsvs/netdev: the N-API addon's recvmmsg / sendmmsg straight into
+ *            and out of PacketPool buffers), bursts of 32 (NETDEV_MAX_BURST); also bursts of 1
+ *   - pcap:  node_pcap 3.1.0 (libpcap; one 'packet' event per frame on the main thread, immediate
+ *            mode as a switch needs; inject() = pcap_inject, one send(2) per frame)
+ * 64-byte UDP frames, N per run (default 100000), median of R runs (default 3).
+ *
+ * Receive: the namespace side first fills the socket / capture ring with N frames while nobody
+ * reads (rcvbuf / buffer_size large enough to hold them, drops are reported), then the clock runs
+ * while the reader empties it (drain), with no sender competing for the CPU. Part of a receive
+ * path's work happens while the frame arrives, in the sender's context (veth delivers in the
+ * sender's softirq): queueing an skb on a socket, or copying the frame into libpcap's mmap ring.
+ * So the sender times its fill too, and the receive cost per packet is
+ *   rx = drain + (fill with that receiver open - fill with no receiver).
+ * The pcap path copies each frame into a pool buffer (what a pcap-based port would have to do:
+ * libpcap owns the buffer it delivers); the addon receives into pool buffers and copies nothing.
+ * node_pcap runs in a child process: it loads in one thread only, and its close() leaves a uv
+ * handle that keeps the process alive until another frame comes (ARCHITECTURE.md §3), so the
+ * child exits explicitly.
+ * Send: N frames already in pool buffers; the clock runs while they are sent (the veth peer's
+ * receive runs in the sender's context, the same kernel work for both). pcap needs a Buffer per
+ * frame (a view over the pool, made per packet: inject takes nothing else).
+ * Checks: every received frame counted, the veth's tx_packets counter grows by N per send run.
+ * Needs root; prints {"skipped": "..."} otherwise.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { nativeNetdev, SystemNetdev } from '@tsvs/netdev';
+import { PacketPool } from '@tsvs/shm';
+
+const FRAME = 64;
+const BURST = 32;
+
+/** A 64-byte Ethernet/IPv4/UDP frame of flow `flow` to a MAC nobody has (the peer drops it early). */
+function frame(flow: number): Uint8Array {
+  const f = new Uint8Array(FRAME);
+  f.set(Buffer.from('020000bbbb02020000bbbb0108004500003200004000401100000a0800010a080002', 'hex'));
+  const v = new DataView(f.buffer);
+  v.setUint16(34, 1024 + (flow & 0x3fff));
+  v.setUint16(36, 9);
+  v.setUint16(38, FRAME - 34);
+  return f;
+}
+
+/** Whether the frame at data[o] has the generated frames' source MAC. */
+function isOurs(data: Uint8Array, o: number): boolean {
+  return data[o + 6] === 0x02 && data[o + 7] === 0 && data[o + 8] === 0 && data[o + 9] === 0xbb && data[o + 10] === 0xbb && data[o + 11] === 0x01;
+}
+
+// ---- the sender, run as a child inside the namespace: node sysport.js --sysport-sender IF N ----
+if (process.argv[2] === '--sysport-sender') {
+  const a = nativeNetdev();
+  const ifname = process.argv[3]!, n = Number(process.argv[4]);
+  const fd = a.openTx(ifname);
+  const data = new Uint8Array(64 * FRAME), offs = new Int32Array(64), lens = new Int32Array(64).fill(FRAME), res = new Int32Array(4);
+  for (let j = 0; j < 64; j++) offs[j] = j * FRAME;
+  const frames = Array.from({ length: 64 }, (_, j) => frame(j));
+  let sent = 0, drops = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i += 64) {
+    const k = Math.min(64, n - i);
+    // 64 flows: only the UDP source port differs, so the templates are reused (no copy timed).
+    if (i === 0) for (let j = 0; j < k; j++) data.set(frames[j]!, j * FRAME);
+    sent += a.send(fd, data, offs, lens, k, res);
+    drops += res[1]! + res[0]!;
+  }
+  const fillNs = Number(process.hrtime.bigint() - t0) / n;
+  a.close(fd);
+  process.stdout.write(JSON.stringify({ sent, drops, fillNs }) + '\n');
+  process.exit(0);
+}
+
+interface PcapSession {
+  on(ev: 'packet', cb: (p: { buf: Buffer; header: Buffer }) => void): void;
+  inject(b: Buffer): void;
+  stats(): { ps_recv: number; ps_drop: number; ps_ifdrop: number };
+  close(): void;
+}
+interface PcapModule {
+  createSession(dev: string, opts: { buffer_size?: number; buffer_timeout?: number; filter?: string; snap_length?: number; promiscuous?: boolean }): PcapSession;
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const netnsCli = fileURLToPath(new URL('../../netns/cli.ts', import.meta.url));
+
+function netns(args: string[]): string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', netnsCli, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`netns ${args.join(' ')}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Sends n frames from inside `ns`; returns how many went and the sender's ns per packet. */
+function fillFromNs(ns: string, n: number): { sent: number; fillNs: number } {
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, `${here}sysport.js`, '--sysport-sender', 'eth0', String(n)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`sender failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { sent: number; fillNs: number };
+}
+
+/** Runs one node_pcap measurement in a child process (see the module comment). */
+function pcapChild(args: string[]): Record<string, number> {
+  const r = spawnSync(process.execPath, [`${here}sysport.js`, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pcap child ${args[0]} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (x: number): number => Math.round(x * 10) / 10;
+const txPackets = (ifname: string): number => Number(readFileSync(`/sys/class/net/${ifname}/statistics/tx_packets`, 'utf8'));
+
+/** Addon receive: ns/packet emptying a socket that holds n frames, bursts of `burst`. */
+function addonRx(outer: string, ns: string, n: number, burst: number): { fillNs: number; drainNs: number; drops: number } {
+  const pool = PacketPool.create({ nBufs: 4096 });
+  const port = SystemNetdev.create({ name: outer, type: 'system', options: { rcvbuf: String(1 << 30) } }, { pool });
+  try {
+    const { sent, fillNs } = fillFromNs(ns, n);
+    const ids = new Uint32Array(BURST);
+    let got = 0, empty = 0;
+    const t0 = process.hrtime.bigint();
+    const data = pool.data;
+    while (got < sent && empty < 1000) {
+      const k = port.rxqRecv(0, ids, burst);
+      if (k === 0) { empty++; continue; }
+      // Count only our frames (the namespace's own stack may say something meanwhile).
+      for (let i = 0; i < k; i++) if (isOurs(data, pool.frameOffset(ids[i]!))) got++;
+      pool.freeBatch(ids, 0, k);
+    }
+    const dt = Number(process.hrtime.bigint() - t0);
+    const drops = port.rxqStats(0).drops + (sent - got);
+    return { fillNs, drainNs: dt / got, drops };
+  } finally {
+    port.destroy();
+  }
+}
+
+/** pcap receive (child): drain ns/packet for node_pcap to deliver n queued frames, each copied into a pool buffer. */
+async function pcapRx(pcap: PcapModule, outer: string, ns: string, n: number): Promise<{ fillNs: number; drainNs: number; drops: number }> {
+  const pool = PacketPool.create({ nBufs: 4096 });
+  const s = pcap.createSession(outer, { buffer_size: 1 << 30, buffer_timeout: 0, snap_length: 2048 });
+  let got = 0;
+  let t1 = 0n;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  s.on('packet', (p) => {
+    const len = p.header.readUInt32LE(8); // caplen
+    const id = pool.alloc();
+    pool.write(id, p.buf, 0, len);
+    pool.free(id);
+    if (isOurs(p.buf, 0) && ++got === n) { t1 = process.hrtime.bigint(); done(); }
+  });
+  // The event loop is blocked while the sender runs: the frames wait in libpcap's ring.
+  const { sent, fillNs } = fillFromNs(ns, n);
+  const t0 = process.hrtime.bigint();
+  const timeout = setTimeout(() => { t1 = process.hrtime.bigint(); done(); }, 10000);
+  await finished;
+  clearTimeout(timeout);
+  const st = s.stats();
+  s.close();
+  return { fillNs, drainNs: Number(t1 - t0) / Math.max(1, got), drops: st.ps_drop + (sent - got) };
+}
+
+/** Frames in n pool buffers (prepared before the clock runs). */
+function prepared(pool: PacketPool, n: number): Uint32Array {
+  const ids = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const id = pool.alloc();
+    const f = frame(i);
+    pool.write(id, f, 0, f.length);
+    ids[i] = id;
+  }
+  return ids;
+}
+
+function addonTx(outer: string, n: number, burst: number): { ns: number; lost: number } {
+  const pool = PacketPool.create({ nBufs: n + 1024 });
+  const port = SystemNetdev.create({ name: outer, type: 'system' }, { pool });
+  try {
+    const ids = prepared(pool, n);
+    const before = txPackets(outer);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i += burst) port.send(0, ids.subarray(i, i + burst), Math.min(burst, n - i));
+    const dt = Number(process.hrtime.bigint() - t0);
+    return { ns: dt / n, lost: n - (txPackets(outer) - before) };
+  } finally {
+    port.destroy();
+  }
+}
+
+function pcapTx(pcap: PcapModule, outer: string, n: number): { ns: number; lost: number } {
+  const pool = PacketPool.create({ nBufs: n + 1024 });
+  // A filter nothing matches keeps libpcap's receive side idle.
+  const s = pcap.createSession(outer, { buffer_timeout: 0, filter: 'ether proto 0x88b5', snap_length: 2048 });
+  try {
+    const ids = prepared(pool, n);
+    const data = pool.data;
+    const before = txPackets(outer);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      s.inject(Buffer.from(data.buffer, data.byteOffset + pool.frameOffset(id), pool.frameLen(id)));
+      pool.free(id);
+    }
+    const dt = Number(process.hrtime.bigint() - t0);
+    return { ns: dt / n, lost: n - (txPackets(outer) - before) };
+  } finally {
+    s.close();
+  }
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  if (process.getuid?.() !== 0) return { skipped: 'sysport needs root (packet sockets, network namespaces)' };
+  const opt = (k: string, d: number): number => {
+    const i = args.indexOf(`--${k}`);
+    return i >= 0 ? Number(args[i + 1]) : d;
+  };
+  const n = opt('n', 100000), reps = opt('reps', 3);
+  const prefix = `bsys${process.pid % 100000}`;
+  const hosts = (JSON.parse(netns(['up', '--hosts', '1', '--prefix', prefix, '--json'])) as { hosts: { ns: string; outer: string }[] }).hosts;
+  const { ns, outer } = hosts[0]!;
+  const cleanup = (): void => { spawnSync(process.execPath, ['--import', 'tsx', netnsCli, 'down', '--prefix', prefix]); };
+  process.once('SIGINT', () => { cleanup(); process.exit(130); });
+  try {
+    const r: Record<string, number[]> = {};
+    const add = (k: string, v: number): void => { (r[k] ??= []).push(v); };
+    // Warm-up (JIT, socket and ring allocation), not counted.
+    addonRx(outer, ns, 10000, BURST);
+    for (let i = 0; i < reps; i++) {
+      process.stderr.write(`sysport: run ${i + 1}/${reps}\n`);
+      add('fill_no_receiver_ns_per_pkt', fillFromNs(ns, n).fillNs);
+      const a = addonRx(outer, ns, n, BURST);
+      add('addon_rx_fill_ns_per_pkt', a.fillNs); add('addon_rx_drain_ns_per_pkt', a.drainNs); add('addon_rx_drops', a.drops);
+      const a1 = addonRx(outer, ns, n, 1);
+      add('addon_rx_burst1_drain_ns_per_pkt', a1.drainNs);
+      const p = pcapChild(['--sysport-pcap-rx', outer, ns, String(n)]);
+      add('pcap_rx_fill_ns_per_pkt', p['fillNs']!); add('pcap_rx_drain_ns_per_pkt', p['drainNs']!); add('pcap_rx_drops', p['drops']!);
+      const at = addonTx(outer, n, BURST);
+      add('addon_tx_ns_per_pkt', at.ns); add('addon_tx_lost', at.lost);
+      const at1 = addonTx(outer, n, 1);
+      add('addon_tx_burst1_ns_per_pkt', at1.ns);
+      const pt = pcapChild(['--sysport-pcap-tx', outer, String(n)]);
+      add('pcap_tx_ns_per_pkt', pt['ns']!); add('pcap_tx_lost', pt['lost']!);
+    }
+    const m: Record<string, number> = {};
+    for (const [k, v] of Object.entries(r)) m[k] = round(median(v));
+    const base = m['fill_no_receiver_ns_per_pkt']!;
+    const addonRxNs = round(m['addon_rx_drain_ns_per_pkt']! + m['addon_rx_fill_ns_per_pkt']! - base);
+    const pcapRxNs = round(m['pcap_rx_drain_ns_per_pkt']! + m['pcap_rx_fill_ns_per_pkt']! - base);
+    return {
+      frame_bytes: FRAME, burst: BURST, packets_per_run: n, reps,
+      addon_rx_ns_per_pkt: addonRxNs, pcap_rx_ns_per_pkt: pcapRxNs,
+      addon_tx_ns_per_pkt: m['addon_tx_ns_per_pkt'], pcap_tx_ns_per_pkt: m['pcap_tx_ns_per_pkt'],
+      rx_pcap_over_addon: round(pcapRxNs / addonRxNs),
+      tx_pcap_over_addon: round(m['pcap_tx_ns_per_pkt']! / m['addon_tx_ns_per_pkt']!),
+      ...m,
+    };
+  } finally {
+    cleanup();
+  }
+}
+
+// ---- node_pcap measurements, run as a child: node sysport.js --sysport-pcap-rx OUTER NS N | --sysport-pcap-tx OUTER N ----
+if (process.argv[2] === '--sysport-pcap-rx' || process.argv[2] === '--sysport-pcap-tx') {
+  const pcap = createRequire(import.meta.url)('pcap') as PcapModule;
+  const [mode, outer, a3, a4] = process.argv.slice(2) as [string, string, string, string?];
+  const r = mode === '--sysport-pcap-rx' ? await pcapRx(pcap, outer, a3, Number(a4)) : pcapTx(pcap, outer, Number(a3));
+  process.stdout.write(JSON.stringify(r) + '\n');
+  process.exit(0); // node_pcap's closed session would keep the process alive
+}
