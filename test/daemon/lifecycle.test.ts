@@ -17,7 +17,11 @@ describe('daemon e2e: start, stop, show', function () {
     expect(show.code, show.stderr).to.equal(0);
     const s = JSON.parse(show.stdout) as ShowResult;
     expect(s.pid).to.equal(fg.proc.pid);
-    expect(s.bridge).to.deep.equal({ name: 'br7', ports: [] });
+    // The datapath's local port (odp port 0) is named after the bridge, OpenFlow LOCAL (65534).
+    expect(s.bridge.name).to.equal('br7');
+    expect(s.bridge.ports).to.have.length(1);
+    expect(s.bridge.ports[0]).to.include({ name: 'br7', ofport: 65534, odpPort: 0, state: 'up' });
+    expect(s.datapath).to.deep.equal({ name: 'br7', hit: 0, missed: 0, lost: 0, flows: 0 });
     expect(s.threads.pmd).to.include({ count: 2, auto: false, alive: 2, restarts: 0 });
     expect(s.threads.handler).to.include({ auto: true, restarts: 0 });
     expect(s.threads.revalidator).to.include({ auto: true, restarts: 0 });

@@ -14,6 +14,7 @@ import {
   RpcServer,
   THREAD_KINDS,
   type LogLevel,
+  type ShowDatapath,
   type ShowPort,
   type ShowResult,
   type ShowThreadKind,
@@ -64,6 +65,7 @@ export class Daemon {
   private readonly plugins: DaemonPlugin[];
   private readonly machine: MachineShape;
   private portsView: (() => ShowPort[]) | undefined;
+  private datapathView: (() => ShowDatapath) | undefined;
   private stopPromise: Promise<void> | undefined;
   private resolveStopped!: () => void;
   /** Resolves once stop() has finished. */
@@ -98,6 +100,11 @@ export class Daemon {
   /** Lets the port subsystem report live port state in `show` (default: the ports of the config). */
   setPortsView(view: () => ShowPort[]): void {
     this.portsView = view;
+  }
+
+  /** Lets the datapath report its lookups and flows in `show`. */
+  setDatapathView(view: () => ShowDatapath): void {
+    this.datapathView = view;
   }
 
   /** Thread counts as configured (null: automatic). */
@@ -149,8 +156,10 @@ export class Daemon {
         }
         pidfileWritten = true;
       }
-      await this.applyThreadCounts();
+      // Plug-ins first: they adopt the thread kinds they run (the datapath's PMDs, ...) with the
+      // configured counts; the supervisor then runs the kinds nobody adopted.
       for (const plugin of this.plugins) await plugin.start?.(this);
+      await this.applyThreadCounts();
       try {
         await this.rpc.listen(this.options.socketPath);
       } catch (err) {
@@ -252,6 +261,7 @@ export class Daemon {
       threads: threads as ShowResult['threads'],
       tunables: { ...cfg.tunables },
       openflow: { rules: cfg.openflow.rules.length },
+      ...(this.datapathView ? { datapath: this.datapathView() } : {}),
       extensions,
     };
   }

@@ -11,3 +11,7 @@ export * from './config/parse.js';
 export * from './config/schema.js';
 export * from './config/store.js';
 export * from './workers/protocol.js';
+export * from './switch/plugin.js';
+export * from './switch/ports.js';
+export * from './switch/pmd-group.js';
+export * from './switch/dpctl.js';

@@ -50,10 +50,25 @@ export function registerCoreMethods(d: Daemon): void {
     coreParamSchemas['threads/set'],
     async (params) => {
       if (d.isStopping) throw new RpcError(RpcErrorCode.Unavailable, 'the daemon is stopping');
+      for (const k of THREAD_KINDS) {
+        const n = params[k];
+        if (n !== undefined && d.supervisor.hasKind(k) && n > d.supervisor.maxCount(k)) {
+          throw new RpcError(RpcErrorCode.BadInput, `${k}: at most ${d.supervisor.maxCount(k)} threads`);
+        }
+      }
+      const before = { ...d.config.get().threads };
       await updateOrBadInput(d, 'threads/set', (draft) => {
         for (const k of THREAD_KINDS) if (params[k] !== undefined) draft.threads[k] = params[k];
       });
-      await d.applyThreadCounts();
+      try {
+        await d.applyThreadCounts();
+      } catch (err) {
+        // Put the saved counts back to what runs, so a restart does not retry a count that fails.
+        d.log.error({ err, threads: params }, 'changing thread counts failed');
+        await d.config.update('threads/set failed', (draft) => Object.assign(draft.threads, before)).catch(() => undefined);
+        await d.applyThreadCounts().catch(() => undefined);
+        throw new RpcError(RpcErrorCode.Unavailable, `changing thread counts failed: ${(err as Error).message}`);
+      }
       return { threads: d.threadCounts() };
     },
     'set the number of pmd, handler and revalidator threads',
@@ -63,9 +78,14 @@ export function registerCoreMethods(d: Daemon): void {
     coreParamSchemas['thread/crash'],
     ({ kind, slot, how }) => {
       if (!d.supervisor.hasKind(kind)) throw new RpcError(RpcErrorCode.NotFound, `no thread kind ${kind} (known: ${d.supervisor.kindNames().join(', ')})`);
-      if (!d.supervisor.worker(kind, slot)) throw new RpcError(RpcErrorCode.NotFound, `${kind} thread ${slot} is not running`);
+      if (!d.supervisor.isRunning(kind, slot)) throw new RpcError(RpcErrorCode.NotFound, `${kind} thread ${slot} is not running`);
       d.log.warn({ kind, slot, how }, 'fault injection: crashing a thread');
-      const threadId = d.supervisor.crash(kind, slot, how);
+      let threadId: number;
+      try {
+        threadId = d.supervisor.crash(kind, slot, how);
+      } catch (err) {
+        throw new RpcError(RpcErrorCode.BadInput, (err as Error).message);
+      }
       return { kind, slot, threadId };
     },
     'fault injection: make a thread die (throw, exit or terminate); it is restarted',

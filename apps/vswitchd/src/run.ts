@@ -10,6 +10,7 @@ import { closeSync, writeSync } from 'node:fs';
 import type { LogLevel } from '@tsvs/control';
 import { Daemon, StartupError, type DaemonOptions } from './daemon.js';
 import { createLogger } from './log.js';
+import { SwitchPlugin } from './switch/plugin.js';
 
 export interface RunOptions extends DaemonOptions {
   logLevel?: LogLevel;
@@ -36,7 +37,8 @@ function report(fd: number | undefined, line: string): void {
 export async function runDaemon(options: RunOptions): Promise<number> {
   const logs = createLogger({ level: options.logLevel ?? 'info', ...(options.logFile ? { file: options.logFile } : {}) });
   const log = logs.logger;
-  const daemon = new Daemon(options, log);
+  // The switch itself (datapath, ports, ...) unless the caller brings its own plug-ins.
+  const daemon = new Daemon({ ...options, plugins: options.plugins ?? [new SwitchPlugin()] }, log);
   try {
     await daemon.start();
   } catch (err) {

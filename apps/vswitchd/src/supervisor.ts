@@ -12,6 +12,11 @@
  * - setCount() grows (slots count up, waiting until each new worker is ready or died) or shrinks (highest
  *   slots first: 'stop' message, terminate() after stopTimeoutMs).
  * Kinds are defined before their first setCount(); a plug-in replaces a kind's module with defineKind().
+ *
+ * Adopted kinds: a subsystem that runs and restarts its own threads (the datapath's PMD threads, the
+ * OpenFlow layer's handlers and revalidators) hands them over with adopt(kind, group). The supervisor
+ * then delegates setCount/crash to the group and the group reports each death and restart through
+ * the returned ThreadReporter, so that every kind is logged, counted and shown the same way, once.
  */
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -52,6 +57,32 @@ export interface WorkerKindSpec {
   stopTimeoutMs?: number;
   /** A worker not ready this long after spawn is terminated and counted as died, ms. Default 10000. */
   readyTimeoutMs?: number;
+}
+
+export type CrashHow = 'throw' | 'exit' | 'terminate';
+
+/**
+ * Threads run by another component (see "Adopted kinds" above). Slots are numbered 0..count-1.
+ */
+export interface ThreadGroup {
+  /** Threads that should run. */
+  count(): number;
+  /** Most threads the group can run (setCount above it is refused before anything changes). */
+  maxCount(): number;
+  /** Changes the number of threads; resolves once the change is in effect. Throws on failure. */
+  setCount(n: number): Promise<void>;
+  /** The threadId of each slot's running incarnation; null while it is down or restarting. */
+  slots(): Array<{ slot: number; threadId: number | null }>;
+  /** Fault injection: makes the slot's thread die; returns its threadId. Throws Error (one line) if `how` is unsupported. */
+  crash(slot: number, how: CrashHow): number;
+}
+
+/** How an adopted group reports its threads' deaths and restarts. */
+export interface ThreadReporter {
+  /** A thread died unasked (at `atMs`, Date.now() clock; default now). */
+  died(slot: number, info: { threadId: number; code?: number; error?: string; atMs?: number }): void;
+  /** The slot's replacement is running. */
+  restarted(slot: number, threadId: number): void;
 }
 
 export interface SupervisorOptions {
@@ -108,6 +139,17 @@ interface Kind {
   spec: WorkerKindSpec;
   slots: Slot[];
   restarts: number;
+  /** Set when another component runs this kind's threads. */
+  group?: ThreadGroup;
+  /** Per slot of an adopted kind: restart bookkeeping. */
+  adopted?: Map<number, AdoptedSlot>;
+}
+
+interface AdoptedSlot {
+  restarts: number;
+  diedAt: number | null;
+  readyAt: number | null;
+  lastDowntimeMs: number | null;
 }
 
 const CRASH_WINDOW_MS = 10_000;
@@ -134,6 +176,68 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     else this.kinds.set(name, { name, spec, slots: [], restarts: 0 });
   }
 
+  /**
+   * Hands kind `name` over to `group` (defining the kind if needed): workers this supervisor runs
+   * for it are stopped first. Returns the reporter the group must call on deaths and restarts.
+   */
+  async adopt(name: string, group: ThreadGroup): Promise<ThreadReporter> {
+    let k = this.kinds.get(name);
+    if (!k) {
+      k = { name, spec: { url: new URL('data:,') }, slots: [], restarts: 0 };
+      this.kinds.set(name, k);
+    }
+    const own = k.slots.splice(0).reverse();
+    const owner = k;
+    await Promise.all(own.map((s) => this.stopSlot(owner, s)));
+    const adopted = new Map<number, AdoptedSlot>();
+    k.group = group;
+    k.adopted = adopted;
+    const kind = k;
+    const now = Date.now();
+    for (const s of group.slots()) adopted.set(s.slot, { restarts: 0, diedAt: null, readyAt: s.threadId !== null ? now : null, lastDowntimeMs: null });
+    const slotOf = (slot: number): AdoptedSlot => {
+      let a = kind.adopted!.get(slot);
+      if (!a) {
+        a = { restarts: 0, diedAt: null, readyAt: null, lastDowntimeMs: null };
+        kind.adopted!.set(slot, a);
+      }
+      return a;
+    };
+    return {
+      died: (slot, info) => {
+        if (kind.group !== group) return;
+        const a = slotOf(slot);
+        kind.restarts++;
+        a.restarts++;
+        a.diedAt = info.atMs ?? Date.now();
+        a.readyAt = null;
+        this.log.error({ kind: name, slot, threadId: info.threadId, code: info.code, err: info.error }, `${name} thread ${slot} died; restarting`);
+        this.emit('died', { kind: name, slot, threadId: info.threadId, code: info.code ?? 1, ...(info.error ? { error: new Error(info.error) } : {}) });
+      },
+      restarted: (slot, threadId) => {
+        if (kind.group !== group) return;
+        const a = slotOf(slot);
+        a.readyAt = Date.now();
+        if (a.diedAt !== null) {
+          a.lastDowntimeMs = a.readyAt - a.diedAt;
+          a.diedAt = null;
+        }
+        this.log.info({ kind: name, slot, threadId, downtimeMs: a.lastDowntimeMs }, 'thread restarted');
+      },
+    };
+  }
+
+  /** The group running an adopted kind, if any. */
+  groupOf(name: string): ThreadGroup | undefined {
+    return this.kinds.get(name)?.group;
+  }
+
+  /** Most threads of a kind (the group's limit for an adopted kind). */
+  maxCount(name: string): number {
+    const g = this.kind(name).group;
+    return g ? g.maxCount() : Number.MAX_SAFE_INTEGER;
+  }
+
   kindNames(): string[] {
     return [...this.kinds.keys()];
   }
@@ -149,21 +253,43 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   count(name: string): number {
-    return this.kind(name).slots.length;
+    const k = this.kind(name);
+    return k.group ? k.group.count() : k.slots.length;
   }
 
   restarts(name: string): number {
     return this.kind(name).restarts;
   }
 
-  /** The running worker of a slot, if it is up. */
+  /** The running worker of a slot, if it is up (workers this supervisor runs only). */
   worker(name: string, slot: number): Worker | undefined {
     return this.kind(name).slots[slot]?.worker;
+  }
+
+  /** True when the slot's thread is running (either a worker of ours or an adopted group's). */
+  isRunning(name: string, slot: number): boolean {
+    const k = this.kind(name);
+    if (k.group) return k.group.slots().some((s) => s.slot === slot && s.threadId !== null);
+    return k.slots[slot]?.worker !== undefined;
   }
 
   snapshot(name: string): KindSnapshot {
     const k = this.kind(name);
     const now = Date.now();
+    if (k.group) {
+      const threads = k.group.slots().map((s): SlotSnapshot => {
+        const a = k.adopted!.get(s.slot);
+        return {
+          slot: s.slot,
+          threadId: s.threadId,
+          generation: a?.restarts ?? 0,
+          restarts: a?.restarts ?? 0,
+          uptimeMs: s.threadId !== null && a?.readyAt != null ? now - a.readyAt : null,
+          lastDowntimeMs: a?.lastDowntimeMs ?? null,
+        };
+      });
+      return { count: threads.length, alive: threads.filter((t) => t.threadId !== null).length, restarts: k.restarts, threads };
+    }
     const threads = k.slots.map(
       (s): SlotSnapshot => ({
         slot: s.index,
@@ -185,6 +311,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.stopped) throw new Error('supervisor is stopped');
     if (!Number.isInteger(n) || n < 0) throw new Error(`bad thread count ${n}`);
     const k = this.kind(name);
+    if (k.group) {
+      const before = new Set(k.group.slots().map((s) => s.slot));
+      await k.group.setCount(n);
+      const now = Date.now();
+      for (const s of k.group.slots()) {
+        if (!before.has(s.slot)) k.adopted!.set(s.slot, { restarts: 0, diedAt: null, readyAt: s.threadId !== null ? now : null, lastDowntimeMs: null });
+      }
+      for (const slot of [...k.adopted!.keys()]) if (slot >= n) k.adopted!.delete(slot);
+      return;
+    }
     const starting: Promise<void>[] = [];
     while (k.slots.length < n) {
       const slot = this.newSlot(k.slots.length);
@@ -202,19 +338,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * (workers/protocol.ts); `terminate` calls Worker.terminate() from here. Returns the victim's threadId.
    * Throws if the kind/slot does not exist or is down.
    */
-  crash(name: string, slot: number, how: 'throw' | 'exit' | 'terminate'): number {
-    const s = this.kind(name).slots[slot];
+  crash(name: string, slot: number, how: CrashHow): number {
+    const k = this.kind(name);
+    if (k.group) return k.group.crash(slot, how);
+    const s = k.slots[slot];
     if (!s?.worker || s.threadId === null) throw new Error(`${name} thread ${slot} is not running`);
     if (how === 'terminate') void s.worker.terminate();
     else s.worker.postMessage({ type: 'crash', how } satisfies SupervisorToWorker);
     return s.threadId;
   }
 
-  /** Stops every worker of every kind; no restarts afterwards. */
+  /** Stops every worker of every kind; no restarts afterwards. Adopted kinds are left to their owners. */
   async stopAll(): Promise<void> {
     this.stopped = true;
     const all: Promise<void>[] = [];
     for (const k of this.kinds.values()) {
+      if (k.group) continue;
       const slots = k.slots.splice(0).reverse();
       for (const s of slots) all.push(this.stopSlot(k, s));
     }

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { MAX_THREADS_PER_KIND, type ThreadKind } from './threads.js';
 import { tunablesPatchSchema, type Tunables, type TunablesPatch } from './tunables.js';
+import type { SwitchMethods } from './switch-methods.js';
 
 /** Levels of the daemon's logger (pino's names). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -31,8 +32,22 @@ export interface ShowPort {
   options: Record<string, string>;
   /** Receive queues and the PMD slot polling each (null: unassigned). */
   rxqs: { rxq: number; pmd: number | null }[];
-  /** "up", "down", or "configured" (in the config but not opened by a port provider). */
+  /** "up", "error" (could not be opened: see `error`), or "configured" (no datapath runs). */
   state: string;
+  /** Why the port could not be opened (state "error"), one line. */
+  error?: string;
+}
+
+/** The datapath behind the bridge (OVS `dpctl/show`: lookups and flows). */
+export interface ShowDatapath {
+  name: string;
+  /** Packets that matched a datapath flow. */
+  hit: number;
+  /** Packets that matched none and were queued as upcalls. */
+  missed: number;
+  /** Packets that matched none and could not be queued. */
+  lost: number;
+  flows: number;
 }
 
 /** One thread slot of the supervisor. */
@@ -72,6 +87,8 @@ export interface ShowResult {
   threads: Record<ThreadKind, ShowThreadKind> & Record<string, ShowThreadKind>;
   tunables: Tunables;
   openflow: { rules: number };
+  /** The running datapath; absent when the daemon runs without one. */
+  datapath?: ShowDatapath;
   /** Sections contributed by subsystems (datapath, ofproto ...), keyed by subsystem name. */
   extensions: Record<string, unknown>;
 }
@@ -109,7 +126,7 @@ export interface CoreMethods {
 
 /** Every method known to the type system: the core ones plus those other packages merge in. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface MethodTable extends CoreMethods {}
+export interface MethodTable extends CoreMethods, SwitchMethods {}
 
 export type CoreMethodName = keyof CoreMethods;
 export type MethodName = keyof MethodTable;

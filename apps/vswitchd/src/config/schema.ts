@@ -14,7 +14,7 @@
  * Names follow OVS's interface-name rules (Linux IFNAMSIZ: at most 15 bytes).
  */
 import { z } from 'zod';
-import { MAX_THREADS_PER_KIND, TUNABLE_NAMES, TUNABLES, tunableNumber, type Tunables } from '@tsvs/control';
+import { MAX_THREADS_PER_KIND, PORT_TYPE_NAMES, TUNABLE_NAMES, TUNABLES, tunableNumber, type Tunables } from '@tsvs/control';
 
 export const CONFIG_VERSION = 1;
 
@@ -24,7 +24,7 @@ export const nameSchema = z
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/, 'must be 1 to 15 characters of A-Z a-z 0-9 _ . - (not starting with . or -)');
 
 /** Port providers of packages/netdev. */
-export const PORT_TYPES = ['memory', 'pcap-file', 'system'] as const;
+export const PORT_TYPES = PORT_TYPE_NAMES;
 
 /** OpenFlow 1.0+ physical port numbers run 1..0xfeff (OFPP_MAX). */
 export const OFPP_MAX = 0xfeff;

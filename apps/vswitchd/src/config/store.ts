@@ -111,6 +111,16 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
     return result;
   }
 
+  /**
+   * Checks that `mutate` applied to the current config gives a valid config, without saving or
+   * changing anything. Rejects with ConfigError naming the field, or what `mutate` throws.
+   */
+  async validate(mutate: (draft: DaemonConfig) => void): Promise<void> {
+    const draft = structuredClone(this.get()) as DaemonConfig;
+    mutate(draft);
+    validateConfig(this.schema(), draft, undefined, this.path);
+  }
+
   /** Writes the current config again (at stop, so the file matches memory even if it was removed). */
   save(): Promise<void> {
     const run = async (): Promise<void> => {

@@ -1,0 +1,202 @@
+/**
+ * The switch plug-in of the daemon: the userspace datapath (@tsvs/dpif Datapath) named after the
+ * bridge, its PMD threads (adopted by the supervisor, pmd-group.ts), the bridge's ports
+ * (ports.ts), and the control methods for ports, injection, datapath flows and PMD statistics
+ * (@tsvs/control switch-methods.ts).
+ *
+ * Start: open the datapath with the configured PMD count (its local port, odp port 0, is named
+ * after the bridge) → the supervisor adopts the PMD kind → tunables applied → configured ports
+ * opened. Tunables follow config changes live (emc-insert-inv-prob goes to the flow table).
+ * Stop: PMD restarts off → every datapath flow deleted → ports closed and PMD threads stopped
+ * (Datapath.close). The daemon saves the config afterwards.
+ */
+import { RpcError, RpcErrorCode, switchParamSchemas, type StatsSample } from '@tsvs/control';
+import { Datapath, type PmdCounterName } from '@tsvs/dpif';
+import type { Daemon } from '../daemon.js';
+import type { DaemonPlugin } from '../plugin.js';
+import { Dpctl } from './dpctl.js';
+import { hexFrames, injectFrames } from './inject.js';
+import { PmdGroup } from './pmd-group.js';
+import { SwitchPorts, datapathBackend } from './ports.js';
+
+/** Most PMD threads (the flow table keeps a stats slot per PMD and flow: 32 bytes each). */
+export const MAX_PMDS = 8;
+
+export interface SwitchPluginOptions {
+  /** Flow table capacity (default: the datapath's, 200000 flows). Tests use small tables. */
+  flowCapacity?: number;
+  /** Packet buffers (default: the datapath's, 16384). */
+  poolBuffers?: number;
+}
+
+export class SwitchPlugin implements DaemonPlugin {
+  readonly name = 'switch';
+  dp: Datapath | undefined;
+  ports: SwitchPorts | undefined;
+  pmds: PmdGroup | undefined;
+  private dpctl: Dpctl | undefined;
+  private onConfigChange: (() => void) | undefined;
+
+  constructor(private readonly options: SwitchPluginOptions = {}) {}
+
+  /** The running datapath; RpcError Unavailable before start or after stop. */
+  private need(): { dp: Datapath; ports: SwitchPorts; dpctl: Dpctl } {
+    if (!this.dp || !this.ports || !this.dpctl) throw new RpcError(RpcErrorCode.Unavailable, 'the datapath is not running');
+    return { dp: this.dp, ports: this.ports, dpctl: this.dpctl };
+  }
+
+  private portOdp(name: string): number {
+    const { ports } = this.need();
+    const odp = ports.odpPort(name);
+    if (odp === undefined) {
+      const known = ports.show().some((p) => p.name === name);
+      throw new RpcError(known ? RpcErrorCode.Unavailable : RpcErrorCode.NotFound, known ? `port ${name} is not open` : `no port ${name}`);
+    }
+    return odp;
+  }
+
+  register(d: Daemon): void {
+    const s = switchParamSchemas;
+    d.rpc.register('port/add', s['port/add'], (p) => this.need().ports.add(p), 'add a port (add-port)');
+    d.rpc.register('port/del', s['port/del'], (p) => this.need().ports.del(p.name), 'delete a port (del-port)');
+    d.rpc.register(
+      'netdev/inject',
+      s['netdev/inject'],
+      async (p) => {
+        const frames = hexFrames(p.frames);
+        const odp = this.portOdp(p.port);
+        const r = await injectFrames(this.need().dp, odp, p.port, frames, p.count ?? 1, p.rxq ?? 0);
+        return { port: p.port, ...r };
+      },
+      'receive frames on a memory port as if from the wire (netdev-dummy/receive)',
+    );
+    d.rpc.register('dpctl/dump-flows', s['dpctl/dump-flows'], (p) => this.need().dpctl.dumpFlows(p), 'datapath flows (dpctl/dump-flows)');
+    d.rpc.register('dpctl/get-flow', s['dpctl/get-flow'], (p) => this.need().dpctl.getFlow(p.ufid), 'one datapath flow by UFID');
+    d.rpc.register('dpctl/add-flow', s['dpctl/add-flow'], (p) => this.need().dpctl.addFlow(p.flow, p.actions), 'add a datapath flow');
+    d.rpc.register(
+      'dpctl/mod-flow',
+      s['dpctl/mod-flow'],
+      (p) => this.need().dpctl.modFlow(p.flow, p.actions, p.create ?? false, p.zeroStats ?? false),
+      'modify a datapath flow',
+    );
+    d.rpc.register('dpctl/del-flow', s['dpctl/del-flow'], (p) => this.need().dpctl.delFlow(p), 'delete a datapath flow by UFID or match');
+    d.rpc.register('dpctl/del-flows', s['dpctl/del-flows'], () => this.need().dpctl.delFlows(), 'delete every datapath flow');
+    d.rpc.register(
+      'pmd/stats-show',
+      s['pmd/stats-show'],
+      (p) => {
+        const { dp } = this.need();
+        const text = dp.pmdStatsShow();
+        const pmds = dp.pmdStats().filter((x) => x.pmdId >= 0).map((x) => ({ pmdId: x.pmdId, counters: { ...x.counters } }));
+        if (p.clear) dp.pmdStatsClear();
+        return { text, pmds };
+      },
+      'PMD statistics (dpif-netdev/pmd-stats-show)',
+    );
+    d.rpc.register(
+      'pmd/stats-clear',
+      s['pmd/stats-clear'],
+      () => {
+        const { dp } = this.need();
+        dp.pmdStatsClear();
+        return { cleared: dp.pmdCount };
+      },
+      'clear PMD statistics (dpif-netdev/pmd-stats-clear)',
+    );
+    d.rpc.register(
+      'pmd/rxq-show',
+      s['pmd/rxq-show'],
+      (p) => {
+        const { dp } = this.need();
+        const text = dp.pmdRxqShow(p.secs);
+        const byPmd = new Map<number, { port: string; rxq: number }[]>(dp.pmdIds().map((id) => [id, []]));
+        for (const [k, pmd] of dp.rxqAssignment()) {
+          const [portNo, rxq] = k.split('/').map(Number) as [number, number];
+          const name = dp.portQueryByNumber(portNo)?.name ?? String(portNo);
+          byPmd.get(pmd)?.push({ port: name, rxq });
+        }
+        const pmds = [...byPmd].map(([pmdId, rxqs]) => ({ pmdId, rxqs: rxqs.sort((a, b) => (a.port < b.port ? -1 : a.port > b.port ? 1 : a.rxq - b.rxq)) }));
+        return { text, pmds };
+      },
+      'rxq to PMD assignment and usage (dpif-netdev/pmd-rxq-show)',
+    );
+    d.rpc.register('stats/sample', s['stats/sample'], () => this.sample(d), 'raw counters for tsvs watch');
+  }
+
+  async start(d: Daemon): Promise<void> {
+    const cfg = d.config.get();
+    const nPmds = d.threadCounts().pmd;
+    if (nPmds > MAX_PMDS) throw new Error(`threads.pmd ${nPmds}: at most ${MAX_PMDS} PMD threads`);
+    const dpLog = d.log.child({ subsystem: 'dpif' });
+    this.dp = await Datapath.open({
+      name: cfg.bridge.name,
+      nPmds,
+      maxPmds: MAX_PMDS,
+      flowTable: {
+        emcInsertInvProb: Math.min(cfg.tunables['emc-insert-inv-prob'], 0x7fffffff),
+        ...(this.options.flowCapacity !== undefined ? { capacity: this.options.flowCapacity } : {}),
+      },
+      ...(this.options.poolBuffers !== undefined ? { pool: { nBufs: this.options.poolBuffers } } : {}),
+      log: (line) => dpLog.warn(line),
+    });
+    const dp = this.dp;
+    d.log.info({ datapath: dp.name, pmds: nPmds }, 'datapath opened');
+    this.pmds = new PmdGroup(dp, { log: d.log.child({ subsystem: 'pmd' }) });
+    this.pmds.attach(await d.supervisor.adopt('pmd', this.pmds));
+    this.dpctl = new Dpctl(dp);
+    this.ports = new SwitchPorts(d, dp, datapathBackend(dp));
+    const ports = this.ports;
+    d.setPortsView(() => ports.show());
+    d.setDatapathView(() => {
+      const st = dp.stats();
+      return { name: dp.name, hit: st.hit, missed: st.missed, lost: st.lost, flows: st.flows };
+    });
+    this.onConfigChange = () => this.applyTunables(d);
+    d.config.on('change', this.onConfigChange);
+    await ports.restore();
+  }
+
+  private applyTunables(d: Daemon): void {
+    if (!this.dp) return;
+    const t = d.config.get().tunables;
+    const inv = Math.min(t['emc-insert-inv-prob'], 0x7fffffff);
+    if (this.dp.table.emcInsertInvProb !== inv) this.dp.table.emcInsertInvProb = inv;
+  }
+
+  async stop(d: Daemon): Promise<void> {
+    if (this.onConfigChange) d.config.off('change', this.onConfigChange);
+    this.pmds?.close();
+    const dp = this.dp;
+    this.dp = undefined;
+    this.dpctl = undefined;
+    if (!dp) return;
+    const flushed = dp.flowFlush();
+    await dp.close();
+    d.log.info({ flowsFlushed: flushed }, 'datapath closed');
+  }
+
+  private sample(d: Daemon): StatsSample {
+    const { dp } = this.need();
+    const pick = (c: Record<PmdCounterName, number>) => ({
+      recv: c.recv, emcHit: c.emc_hit, maskedHit: c.masked_hit, miss: c.miss, lost: c.lost,
+      busyNs: c.busy_ns, idleNs: c.idle_ns, sleepNs: c.sleep_ns,
+    });
+    const restarts: Record<string, number> = {};
+    for (const k of d.supervisor.kindNames()) restarts[k] = d.supervisor.restarts(k);
+    return {
+      timeMs: Date.now(),
+      flows: { current: dp.table.flowCount, limit: null },
+      pmds: dp.pmdStats().filter((x) => x.pmdId >= 0).map((x) => ({ pmdId: x.pmdId, ...pick(x.counters as Record<PmdCounterName, number>) })),
+      ports: dp.portList().map((p) => {
+        const st = dp.portStats(p.portNo);
+        return {
+          name: p.name, odpPort: p.portNo, rxPackets: st.rx_packets, txPackets: st.tx_packets,
+          rxDropped: st.rx_dropped, txDropped: st.tx_dropped, rxErrors: st.rx_errors, txErrors: st.tx_errors,
+        };
+      }),
+      revalidators: [],
+      revalidation: null,
+      restarts,
+    };
+  }
+}
