@@ -7,13 +7,14 @@
  *            mode as a switch needs; inject() = pcap_inject, one send(2) per frame)
  * 64-byte UDP frames, N per run (default 100000), median of R runs (default 3).
  *
- * Receive: the namespace side first fills the socket / capture ring with N frames while nobody
- * reads (rcvbuf / buffer_size large enough to hold them, drops are reported), then the clock runs
- * while the reader empties it (drain), with no sender competing for the CPU. Part of a receive
- * path's work happens while the frame arrives, in the sender's context (veth delivers in the
- * sender's softirq): queueing an skb on a socket, or copying the frame into libpcap's mmap ring.
- * So the sender times its fill too, and the receive cost per packet is
+ * Receive: a sender inside the namespace (a child process, the addon's tx socket) and the reader
+ * take turns, in chunks of 256 frames: the sender sends a chunk while nobody reads, then the reader
+ * empties the socket / capture ring (drain, timed by the reader) with no sender competing for the
+ * CPU. Part of a receive path's work happens while a frame arrives, in the sender's context (veth
+ * delivers in the sender's softirq): queueing an skb on a socket, or copying the frame into
+ * libpcap's mmap ring. So the sender times each chunk too, and the receive cost per packet is
  *   rx = drain + (fill with that receiver open - fill with no receiver).
+ * Chunks keep the queues short, as in steady state (a queue of 100k skbs would be cold memory).
  * The pcap path copies each frame into a pool buffer (what a pcap-based port would have to do:
  * libpcap owns the buffer it delivers); the addon receives into pool buffers and copies nothing.
  * node_pcap runs in a child process: it loads in one thread only, and its close() leaves a uv
@@ -25,8 +26,10 @@
  * Checks: every received frame counted, the veth's tx_packets counter grows by N per send run.
  * Needs root; prints {"skipped": "..."} otherwise.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { nativeNetdev, SystemNetdev } from '@tsvs/netdev';
@@ -51,26 +54,29 @@ function isOurs(data: Uint8Array, o: number): boolean {
   return data[o + 6] === 0x02 && data[o + 7] === 0 && data[o + 8] === 0 && data[o + 9] === 0xbb && data[o + 10] === 0xbb && data[o + 11] === 0x01;
 }
 
-// ---- the sender, run as a child inside the namespace: node sysport.js --sysport-sender IF N ----
+// ---- the sender, run as a child inside the namespace: node sysport.js --sysport-sender IF CMD REPLY ----
+// Reads a Uint32 count from the CMD fifo, sends that many frames, writes the Float64 ns it took to
+// REPLY; count 0 ends it.
 if (process.argv[2] === '--sysport-sender') {
   const a = nativeNetdev();
-  const ifname = process.argv[3]!, n = Number(process.argv[4]);
+  const [ifname, cmdPath, replyPath] = process.argv.slice(3) as [string, string, string];
+  const cmd = openSync(cmdPath, 'r'), reply = openSync(replyPath, 'w');
   const fd = a.openTx(ifname);
   const data = new Uint8Array(64 * FRAME), offs = new Int32Array(64), lens = new Int32Array(64).fill(FRAME), res = new Int32Array(4);
-  for (let j = 0; j < 64; j++) offs[j] = j * FRAME;
-  const frames = Array.from({ length: 64 }, (_, j) => frame(j));
-  let sent = 0, drops = 0;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i += 64) {
-    const k = Math.min(64, n - i);
-    // 64 flows: only the UDP source port differs, so the templates are reused (no copy timed).
-    if (i === 0) for (let j = 0; j < k; j++) data.set(frames[j]!, j * FRAME);
-    sent += a.send(fd, data, offs, lens, k, res);
-    drops += res[1]! + res[0]!;
+  for (let j = 0; j < 64; j++) {
+    offs[j] = j * FRAME;
+    data.set(frame(j), j * FRAME); // 64 flows (UDP source ports)
   }
-  const fillNs = Number(process.hrtime.bigint() - t0) / n;
+  const word = new Uint32Array(1), took = new Float64Array(1);
+  for (;;) {
+    if (readSync(cmd, word) !== 4 || word[0] === 0) break;
+    const n = word[0]!;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i += 64) a.send(fd, data, offs, lens, Math.min(64, n - i), res);
+    took[0] = Number(process.hrtime.bigint() - t0);
+    writeSync(reply, took);
+  }
   a.close(fd);
-  process.stdout.write(JSON.stringify({ sent, drops, fillNs }) + '\n');
   process.exit(0);
 }
 
@@ -93,11 +99,51 @@ function netns(args: string[]): string {
   return r.stdout;
 }
 
-/** Sends n frames from inside `ns`; returns how many went and the sender's ns per packet. */
-function fillFromNs(ns: string, n: number): { sent: number; fillNs: number } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, `${here}sysport.js`, '--sysport-sender', 'eth0', String(n)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`sender failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { sent: number; fillNs: number };
+/** The sender child inside `ns`, driven synchronously through two fifos. */
+class Sender {
+  private readonly dir: string;
+  private readonly cmd: number;
+  private readonly reply: number;
+  private readonly word = new Uint32Array(1);
+  private readonly took = new Float64Array(1);
+
+  constructor(ns: string) {
+    this.dir = mkdtempSync(join(tmpdir(), 'tsvs-sysport-'));
+    const cmd = join(this.dir, 'cmd'), reply = join(this.dir, 'reply');
+    for (const f of [cmd, reply]) if (spawnSync('mkfifo', [f]).status !== 0) throw new Error(`mkfifo ${f} failed`);
+    spawn('ip', ['netns', 'exec', ns, process.execPath, `${here}sysport.js`, '--sysport-sender', 'eth0', cmd, reply], { stdio: 'inherit' })
+      .on('error', (e) => process.stderr.write(`sysport: sender: ${e.message}\n`));
+    // Same order as the child (cmd, then reply): each open waits for the other side.
+    this.cmd = openSync(cmd, 'w');
+    this.reply = openSync(reply, 'r');
+  }
+
+  /** Sends n frames; returns the sender's ns for them. */
+  fill(n: number): number {
+    this.word[0] = n;
+    writeSync(this.cmd, this.word);
+    if (readSync(this.reply, this.took) !== 8) throw new Error('sender died');
+    return this.took[0]!;
+  }
+
+  close(): void {
+    this.word[0] = 0;
+    try { writeSync(this.cmd, this.word); } catch { /* gone already */ }
+    closeSync(this.cmd);
+    closeSync(this.reply);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const CHUNK = 256;
+
+/** Sender ns per packet with no receiver open (the baseline of the fill delta). */
+function fillBaseline(ns: string, n: number): number {
+  const s = new Sender(ns);
+  let t = 0;
+  for (let i = 0; i < n; i += CHUNK) t += s.fill(CHUNK);
+  s.close();
+  return t / n;
 }
 
 /** Runs one node_pcap measurement in a child process (see the module comment). */
@@ -111,55 +157,72 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const round = (x: number): number => Math.round(x * 10) / 10;
 const txPackets = (ifname: string): number => Number(readFileSync(`/sys/class/net/${ifname}/statistics/tx_packets`, 'utf8'));
 
-/** Addon receive: ns/packet emptying a socket that holds n frames, bursts of `burst`. */
+/** Addon receive: fill and drain ns/packet, chunks of CHUNK frames, bursts of `burst`. */
 function addonRx(outer: string, ns: string, n: number, burst: number): { fillNs: number; drainNs: number; drops: number } {
   const pool = PacketPool.create({ nBufs: 4096 });
-  const port = SystemNetdev.create({ name: outer, type: 'system', options: { rcvbuf: String(1 << 30) } }, { pool });
+  const port = SystemNetdev.create({ name: outer, type: 'system' }, { pool });
+  const sender = new Sender(ns);
   try {
-    const { sent, fillNs } = fillFromNs(ns, n);
     const ids = new Uint32Array(BURST);
-    let got = 0, empty = 0;
-    const t0 = process.hrtime.bigint();
     const data = pool.data;
-    while (got < sent && empty < 1000) {
-      const k = port.rxqRecv(0, ids, burst);
-      if (k === 0) { empty++; continue; }
-      // Count only our frames (the namespace's own stack may say something meanwhile).
-      for (let i = 0; i < k; i++) if (isOurs(data, pool.frameOffset(ids[i]!))) got++;
-      pool.freeBatch(ids, 0, k);
+    let fill = 0, drain = 0, lost = 0, got = 0;
+    for (let c = 0; c < n; c += CHUNK) {
+      fill += sender.fill(CHUNK);
+      const want = got + CHUNK;
+      let empty = 0;
+      const t0 = process.hrtime.bigint();
+      while (got < want && empty < 10000) {
+        const k = port.rxqRecv(0, ids, burst);
+        if (k === 0) { empty++; continue; }
+        // Count only our frames (the namespace's own stack may say something meanwhile).
+        for (let i = 0; i < k; i++) if (isOurs(data, pool.frameOffset(ids[i]!))) got++;
+        pool.freeBatch(ids, 0, k);
+      }
+      drain += Number(process.hrtime.bigint() - t0);
+      if (got < want) { lost += want - got; got = want; }
     }
-    const dt = Number(process.hrtime.bigint() - t0);
-    const drops = port.rxqStats(0).drops + (sent - got);
-    return { fillNs, drainNs: dt / got, drops };
+    return { fillNs: fill / n, drainNs: drain / n, drops: lost };
   } finally {
+    sender.close();
     port.destroy();
   }
 }
 
-/** pcap receive (child): drain ns/packet for node_pcap to deliver n queued frames, each copied into a pool buffer. */
+/** pcap receive (child): fill and drain ns/packet; each frame is copied into a pool buffer. */
 async function pcapRx(pcap: PcapModule, outer: string, ns: string, n: number): Promise<{ fillNs: number; drainNs: number; drops: number }> {
   const pool = PacketPool.create({ nBufs: 4096 });
-  const s = pcap.createSession(outer, { buffer_size: 1 << 30, buffer_timeout: 0, snap_length: 2048 });
-  let got = 0;
+  const s = pcap.createSession(outer, { buffer_timeout: 0, snap_length: 2048 });
+  const sender = new Sender(ns);
+  let got = 0, want = 0;
   let t1 = 0n;
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
+  let done: (() => void) | null = null;
   s.on('packet', (p) => {
     const len = p.header.readUInt32LE(8); // caplen
     const id = pool.alloc();
     pool.write(id, p.buf, 0, len);
     pool.free(id);
-    if (isOurs(p.buf, 0) && ++got === n) { t1 = process.hrtime.bigint(); done(); }
+    if (isOurs(p.buf, 0) && ++got === want) {
+      t1 = process.hrtime.bigint();
+      done?.();
+    }
   });
-  // The event loop is blocked while the sender runs: the frames wait in libpcap's ring.
-  const { sent, fillNs } = fillFromNs(ns, n);
-  const t0 = process.hrtime.bigint();
-  const timeout = setTimeout(() => { t1 = process.hrtime.bigint(); done(); }, 10000);
-  await finished;
-  clearTimeout(timeout);
+  let fill = 0, drain = 0, lost = 0;
+  for (let c = 0; c < n; c += CHUNK) {
+    want = got + CHUNK;
+    const finished = new Promise<void>((r) => (done = r));
+    // Synchronous: the event loop is blocked while the sender runs, the frames wait in the ring.
+    fill += sender.fill(CHUNK);
+    const t0 = process.hrtime.bigint();
+    const timeout = setTimeout(() => { t1 = process.hrtime.bigint(); done?.(); }, 2000);
+    await finished;
+    clearTimeout(timeout);
+    drain += Number(t1 - t0);
+    if (got < want) { lost += want - got; got = want; }
+  }
+  sender.close();
   const st = s.stats();
   s.close();
-  return { fillNs, drainNs: Number(t1 - t0) / Math.max(1, got), drops: st.ps_drop + (sent - got) };
+  return { fillNs: fill / n, drainNs: drain / n, drops: lost + st.ps_drop };
 }
 
 /** Frames in n pool buffers (prepared before the clock runs). */
@@ -229,7 +292,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     addonRx(outer, ns, 10000, BURST);
     for (let i = 0; i < reps; i++) {
       process.stderr.write(`sysport: run ${i + 1}/${reps}\n`);
-      add('fill_no_receiver_ns_per_pkt', fillFromNs(ns, n).fillNs);
+      add('fill_no_receiver_ns_per_pkt', fillBaseline(ns, n));
       const a = addonRx(outer, ns, n, BURST);
       add('addon_rx_fill_ns_per_pkt', a.fillNs); add('addon_rx_drain_ns_per_pkt', a.drainNs); add('addon_rx_drops', a.drops);
       const a1 = addonRx(outer, ns, n, 1);
