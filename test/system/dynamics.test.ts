@@ -8,19 +8,20 @@
  */
 import { expect } from 'chai';
 import type { Host } from '../../tools/netns/topology.js';
-import { cleanupAll, Daemon, dpFlows, hosts, inH, ping, PingMonitor, PREFIX, reachable, requireRoot, sleep, tcpTransfer } from './helpers.js';
+import { cleanupAll, Daemon, newSwitch, type SystemSwitch, dpFlows, hosts, inH, ping, PingMonitor, PREFIX, reachable, requireRoot, sleep, tcpTransfer, tsvsOnly } from './helpers.js';
 
 describe('system: changes under traffic (root)', function () {
   this.timeout(60_000);
-  let d: Daemon;
+  let d: SystemSwitch;
   let h: Host[];
 
   before(async function () {
     this.timeout(120_000);
     requireRoot(this);
     h = [...hosts('b', 4, '10.93.0').hosts];
-    d = new Daemon(`${PREFIX}brb`);
-    d.start(['--pmd-threads', '1']);
+    d = newSwitch(`${PREFIX}brb`);
+    if (d instanceof Daemon) d.start(['--pmd-threads', '1']);
+    else d.start();
     d.addPorts(h);
     for (const x of h.slice(1)) expect(await reachable(h[0]!, x.ip4, 10_000), `h0 -> ${x.ip4}`).to.equal(true);
   });
@@ -109,7 +110,8 @@ describe('system: changes under traffic (root)', function () {
     }
   });
 
-  it('`tsvs set threads` under traffic: a TCP stream survives intact, pings continue', async () => {
+  it('`tsvs set threads` under traffic: a TCP stream survives intact, pings continue', async function () {
+    tsvsOnly(this, d, 'tsvs set threads');
     const mon = new PingMonitor(h[0]!, h[1]!.ip4, 0.02);
     try {
       // ~6 MB paced at 2 MiB/s: about 3 s of traffic spanning both changes.
@@ -130,7 +132,8 @@ describe('system: changes under traffic (root)', function () {
   });
 
   for (const kind of ['pmd', 'handler']) {
-    it(`a ${kind} thread killed under traffic is restarted and traffic resumes`, async () => {
+    it(`a ${kind} thread killed under traffic is restarted and traffic resumes`, async function () {
+      tsvsOnly(this, d, 'thread/crash');
       const restartsBefore = (JSON.parse(d.ok(['show', '--json'])) as { threads: Record<string, { restarts?: number }> }).threads[kind]?.restarts ?? 0;
       const mon = new PingMonitor(h[0]!, h[1]!.ip4, 0.02);
       try {
@@ -151,6 +154,7 @@ describe('system: changes under traffic (root)', function () {
   }
 
   it('the daemon killed with SIGKILL and started again: its ports come back and traffic resumes', async function () {
+    tsvsOnly(this, d, 'restart from the tsvs config');
     const pid = d.pid();
     process.kill(pid, 'SIGKILL');
     const end = Date.now() + 5000;
@@ -163,7 +167,7 @@ describe('system: changes under traffic (root)', function () {
       await sleep(20);
     }
     expect(ping(h[0]!, h[1]!.ip4, 2, 0.1).received, 'no switch, no ping').to.equal(0);
-    d.start();
+    (d as Daemon).start();
     const show = d.ok(['show']);
     for (const x of h) expect(show, 'ports restored from the config').to.contain(x.outer);
     expect(await reachable(h[0]!, h[1]!.ip4, 10_000)).to.equal(true);

@@ -17,6 +17,7 @@ import { execIn, inHost, sweep, up, type Host, type Topology } from '../../tools
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'apps/cli/bin/run.js');
 export const TRAFFIC = fileURLToPath(new URL('./traffic.mjs', import.meta.url));
+export const VLAN_RAW = fileURLToPath(new URL('./vlan-raw.mjs', import.meta.url));
 export const isRoot = process.getuid?.() === 0;
 export const PREFIX = `sy${process.pid}`;
 
@@ -35,7 +36,7 @@ export function requireRoot(ctx: Mocha.Context): void {
   }
   // Transitional gate while the daemon's live ports are being wired (remove once `add-port` exists
   // everywhere): without the command every test here would fail in its `before` hook.
-  if (spawnSync(process.execPath, [CLI, 'add-port', '--help'], { stdio: 'ignore' }).status !== 0) {
+  if (process.env.TSVS_SYSTEM_PEER !== 'ovs' && spawnSync(process.execPath, [CLI, 'add-port', '--help'], { stdio: 'ignore' }).status !== 0) {
     console.log('    skipped: this tsvs CLI has no `add-port` command yet (live system ports not wired)');
     ctx.skip();
   }
@@ -88,6 +89,7 @@ export interface CliResult {
 
 /** A tsvs daemon with a private socket, config, pidfile and log, started with `tsvs start --detach`. */
 export class Daemon {
+  readonly kind: 'tsvs' | 'ovs' = 'tsvs';
   readonly dir: string;
   readonly socket: string;
   readonly config: string;
@@ -166,6 +168,109 @@ export class Daemon {
     // The local port's interface, if the daemon left it (SIGKILL): the name is this run's own.
     spawnSync('ip', ['link', 'del', this.bridge], { stdio: 'ignore' });
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Open vSwitch 3.1's userspace datapath (tools/ovs-peer/ovs-peer.sh) behind the same `ok(args)`
+ * interface, to check the tests themselves against the yardstick: `TSVS_SYSTEM_PEER=ovs pnpm exec
+ * mocha 'test/system/*.test.ts'`. ovs-vswitchd runs in its own namespace (`<bridge>ns`); add-port
+ * moves the outer veth end there. Translated: add-port [--tag N | --trunks A,B], del-port,
+ * add-flow, del-flows, dump-flows, dpctl dump-flows, set config max-idle=N, show. Tests of tsvs-only
+ * features (threads, thread/crash, restart from its config) skip themselves on this peer.
+ */
+export class OvsPeer {
+  readonly kind: 'tsvs' | 'ovs' = 'ovs';
+  readonly dir: string;
+  readonly ns: string;
+  private readonly script = join(ROOT, 'tools/ovs-peer/ovs-peer.sh');
+
+  constructor(readonly bridge: string) {
+    this.dir = join(mkdtempSync('/tmp/tsvs-sys-ovs-'), 'ovs');
+    this.ns = `${bridge}ns`;
+    cleanups.push(() => this.kill());
+  }
+
+  private peer(args: string[]): CliResult {
+    const r = spawnSync('bash', [this.script, ...args], { encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  cli(args: string[]): CliResult {
+    const [a, b] = args;
+    const flag = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+    if (a === 'add-port') {
+      if (spawnSync('ip', ['link', 'show', b!], { stdio: 'ignore' }).status === 0) {
+        spawnSync('ip', ['link', 'set', b!, 'netns', this.ns]);
+        spawnSync('ip', ['netns', 'exec', this.ns, 'sysctl', '-qw', `net.ipv6.conf.${b}.disable_ipv6=1`]);
+        spawnSync('ip', ['netns', 'exec', this.ns, 'ethtool', '-K', b!, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
+        spawnSync('ip', ['-n', this.ns, 'link', 'set', b!, 'up']);
+      }
+      const extra = flag('--tag') ? [`tag=${flag('--tag')}`] : flag('--trunks') ? [`trunks=${flag('--trunks')}`] : [];
+      return this.peer(['vsctl', this.dir, 'add-port', this.bridge, b!, ...(extra.length ? ['--', 'set', 'port', b!, ...extra] : [])]);
+    }
+    if (a === 'del-port') return this.peer(['vsctl', this.dir, 'del-port', this.bridge, b!]);
+    if (a === 'add-flow' || a === 'del-flows' || a === 'dump-flows') return this.peer(['ofctl', this.dir, a, this.bridge, ...args.slice(1)]);
+    if (a === 'dpctl' && b === 'dump-flows') return this.peer(['appctl', this.dir, 'dpctl/dump-flows']);
+    if (a === 'set' && b === 'config') return this.peer(['vsctl', this.dir, 'set', 'Open_vSwitch', '.', ...args.slice(2).map((kv) => `other_config:${kv}`)]);
+    if (a === 'show') return this.peer(['vsctl', this.dir, 'show']);
+    return { code: 2, stdout: '', stderr: `OvsPeer: no translation for '${args.join(' ')}'` };
+  }
+
+  ok(args: string[]): string {
+    const r = this.cli(args);
+    if (r.code !== 0) throw new Error(`ovs: ${args.join(' ')}: exit ${r.code}: ${(r.stderr || r.stdout).trim()}`);
+    return r.stdout;
+  }
+
+  start(): void {
+    spawnSync('ip', ['netns', 'del', this.ns], { stdio: 'ignore' });
+    execFileOk('ip', ['netns', 'add', this.ns]);
+    const r = this.peer(['up', this.dir, '--netns', this.ns, '--bridge', this.bridge]);
+    if (r.code !== 0) throw new Error(`ovs-peer up: ${r.stderr.trim()}`);
+  }
+
+  addPorts(hs: readonly Host[], extra: (h: Host) => string[] = () => []): void {
+    for (const h of hs) this.ok(['add-port', h.outer, '--type', 'system', ...extra(h)]);
+  }
+
+  pid(): number {
+    return Number(this.peer(['pid', this.dir]).stdout.trim());
+  }
+
+  rpc(): Promise<unknown> {
+    return Promise.reject(new Error('OvsPeer: no control protocol'));
+  }
+
+  logTail(n = 20): string {
+    const f = join(this.dir, 'ovs-vswitchd.log');
+    return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').slice(-n).join('\n') : '';
+  }
+
+  kill(): void {
+    this.peer(['down', this.dir]);
+    // The outer veth ends moved into the namespace go with it (and their pairs with them).
+    spawnSync('ip', ['netns', 'del', this.ns], { stdio: 'ignore' });
+    rmSync(join(this.dir, '..'), { recursive: true, force: true });
+  }
+}
+
+function execFileOk(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${(r.stderr ?? '').trim()}`);
+}
+
+/** The switch under test: the tsvs daemon, or OVS when TSVS_SYSTEM_PEER=ovs (see OvsPeer). */
+export type SystemSwitch = Daemon | OvsPeer;
+export function newSwitch(bridge: string): SystemSwitch {
+  return process.env.TSVS_SYSTEM_PEER === 'ovs' ? new OvsPeer(bridge) : new Daemon(bridge);
+}
+
+/** Skips a test that needs a tsvs-only feature when the switch is the OVS peer. */
+export function tsvsOnly(ctx: Mocha.Context, sw: SystemSwitch, what: string): void {
+  if (sw.kind !== 'tsvs') {
+    console.log(`      skipped on the OVS peer: ${what}`);
+    ctx.skip();
   }
 }
 
@@ -273,6 +378,34 @@ export async function trafficProc(h: Host, args: string[], ready?: string): Prom
   return { proc, output };
 }
 
+/**
+ * Spawns argv (registered for cleanup); once it printed `ready` (if given) returns `done`: its
+ * stdout when it exits 0 (rejects with its stderr otherwise).
+ */
+export async function spawnText(argv: string[], ready?: string): Promise<{ proc: ChildProcess; done: Promise<string> }> {
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  proc.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  proc.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  const done = new Promise<string>((resolve, reject) => {
+    proc.once('close', (code) => (code === 0 ? resolve(ready ? out.slice(out.indexOf(ready) + ready.length) : out) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err.trim()}`))));
+  });
+  done.catch(() => undefined);
+  if (ready) {
+    const end = Date.now() + 10_000;
+    while (!out.includes(ready)) {
+      if (proc.exitCode !== null) break;
+      if (Date.now() > end) throw new Error(`${argv.join(' ')}: not ${ready} after 10 s`);
+      await sleep(20);
+    }
+  }
+  return { proc, done };
+}
+
 export interface Transfer {
   sent: { bytes: number; sha256: string };
   received: { bytes: number; sha256: string };
@@ -288,6 +421,6 @@ export async function tcpTransfer(a: Host, b: Host, bytes: number, kbps = 0, por
 }
 
 /** The datapath flows (`tsvs dpctl dump-flows`) lines mentioning `needle`. */
-export function dpFlows(d: Daemon, needle: string): string[] {
+export function dpFlows(d: SystemSwitch, needle: string): string[] {
   return d.ok(['dpctl', 'dump-flows']).split('\n').filter((l) => l.includes(needle));
 }

@@ -2,11 +2,12 @@
 # Open vSwitch 3.1 as the peer switch: its userspace datapath (datapath_type=netdev) switching
 # live interfaces with the default NORMAL flow, run from a private directory (ARCHITECTURE.md §4).
 #
-#   ovs-peer.sh up DIR [--netns NS] [--bridge BR] PORT...   start ovsdb-server + ovs-vswitchd, add the ports
+#   ovs-peer.sh up DIR [--netns NS] [--bridge BR] [PORT...] start ovsdb-server + ovs-vswitchd, add the ports
 #   ovs-peer.sh down DIR                                      stop both, delete leftover taps, remove DIR
 #   ovs-peer.sh pid DIR                                       ovs-vswitchd's pid
 #   ovs-peer.sh appctl DIR COMMAND...                         ovs-appctl to that ovs-vswitchd
 #   ovs-peer.sh vsctl DIR COMMAND...                          ovs-vsctl on that database
+#   ovs-peer.sh ofctl DIR COMMAND BR ARGS...                  ovs-ofctl to that bridge (e.g. add-flow br0 FLOW)
 #
 # DIR must not exist before `up` (it is created; OVS_RUNDIR/LOGDIR/DBDIR/SYSCONFDIR all point there,
 # so nothing of the system's OVS configuration is read or written). ovsdb-server runs in the calling
@@ -20,7 +21,7 @@ set -euo pipefail
 
 SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 die() { echo "ovs-peer: $*" >&2; exit 1; }
-usage() { echo "ovs-peer: $*" >&2; echo "usage: ovs-peer.sh up DIR [--netns NS] [--bridge BR] PORT... | down DIR | pid DIR | appctl DIR CMD... | vsctl DIR CMD..." >&2; exit 2; }
+usage() { echo "ovs-peer: $*" >&2; echo "usage: ovs-peer.sh up DIR [--netns NS] [--bridge BR] [PORT...] | down DIR | pid DIR | appctl DIR CMD... | vsctl DIR CMD... | ofctl DIR CMD BR ARGS..." >&2; exit 2; }
 
 ovs_env() {
   export OVS_RUNDIR="$1" OVS_LOGDIR="$1" OVS_DBDIR="$1" OVS_SYSCONFDIR="$1"
@@ -74,7 +75,6 @@ cmd_up() {
       *) ports+=("$1"); shift ;;
     esac
   done
-  [ ${#ports[@]} -gt 0 ] || usage "up needs at least one PORT"
   [ -e "$d" ] && die "$d exists (use a fresh directory)"
   install_ovs
   mkdir -p "$d"
@@ -92,7 +92,7 @@ cmd_up() {
     : >"$d/taps"
     for t in ovs-netdev "$br"; do ip link show "$t" >/dev/null 2>&1 || echo "$t" >>"$d/taps"; done
   fi
-  for p in "${ports[@]}"; do "${nsexec[@]}" ip link show "$p" >/dev/null 2>&1 || die "port '$p' does not exist${ns:+ in namespace $ns}"; done
+  for p in "${ports[@]+"${ports[@]}"}"; do "${nsexec[@]}" ip link show "$p" >/dev/null 2>&1 || die "port '$p' does not exist${ns:+ in namespace $ns}"; done
   ovsdb-tool create "$d/conf.db" "$SCHEMA" || die "ovsdb-tool create failed"
   ovsdb-server "$d/conf.db" --remote="punix:$d/db.sock" --pidfile="$d/ovsdb-server.pid" --detach \
     --log-file="$d/ovsdb-server.log" --no-chdir || die "ovsdb-server did not start (see $d/ovsdb-server.log)"
@@ -103,11 +103,11 @@ cmd_up() {
   # Without --no-wait, ovs-vsctl returns once ovs-vswitchd has applied the change.
   vsctl "$d" add-br "$br" -- set bridge "$br" datapath_type=netdev
   local i=1
-  for p in "${ports[@]}"; do
+  for p in "${ports[@]+"${ports[@]}"}"; do
     vsctl "$d" add-port "$br" "$p" -- set interface "$p" "ofport_request=$i"
     i=$((i + 1))
   done
-  for p in "${ports[@]}"; do
+  for p in "${ports[@]+"${ports[@]}"}"; do
     local of
     of=$(vsctl "$d" get interface "$p" ofport)
     [ "$of" -gt 0 ] 2>/dev/null || die "port $p was not added (ofport $of; see $d/ovs-vswitchd.log)"
@@ -124,5 +124,6 @@ case $cmd in
   pid) vswitchd_pid "$dir" || die "no ovs-vswitchd pid in $dir" ;;
   appctl) ovs_env "$dir"; appctl "$dir" "$@" ;;
   vsctl) ovs_env "$dir"; vsctl "$dir" "$@" ;;
+  ofctl) ovs_env "$dir"; ovs-ofctl "$@" ;;
   *) usage "unknown command '$cmd'" ;;
 esac
