@@ -23,6 +23,9 @@
  * Send: N frames already in pool buffers; the clock runs while they are sent (the veth peer's
  * receive runs in the sender's context, the same kernel work for both). pcap needs a Buffer per
  * frame (a view over the pool, made per packet: inject takes nothing else).
+ * Wake-up: 200 single frames, each sent 2 ms after the reader went to sleep; latency from just
+ * before the sender's send to the reader running again, through the doorbell (the PMD's way: fd
+ * watcher thread + Atomics.notify) and through poll(2) on the socket (p50 and p99, µs).
  * Checks: every received frame counted, the veth's tx_packets counter grows by N per send run.
  * Needs root; prints {"skipped": "..."} otherwise.
  */
@@ -33,10 +36,12 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { nativeNetdev, SystemNetdev } from '@tsvs/netdev';
-import { PacketPool } from '@tsvs/shm';
+import { DoorbellBank, PacketPool } from '@tsvs/shm';
 
 const FRAME = 64;
 const BURST = 32;
+/** Sender command: one frame after 2 ms, reply = its send time (see the sender). */
+const WAKE_CMD = 0x7fffffff;
 
 /** A 64-byte Ethernet/IPv4/UDP frame of flow `flow` to a MAC nobody has (the peer drops it early). */
 function frame(flow: number): Uint8Array {
@@ -56,7 +61,8 @@ function isOurs(data: Uint8Array, o: number): boolean {
 
 // ---- the sender, run as a child inside the namespace: node sysport.js --sysport-sender IF CMD REPLY ----
 // Reads a Uint32 count from the CMD fifo, sends that many frames, writes the Float64 ns it took to
-// REPLY; count 0 ends it.
+// REPLY; count 0 ends it. WAKE_CMD: waits 2 ms (the reader is asleep by then), sends one frame and
+// replies with the monotonic time (ns) taken just before sending it.
 if (process.argv[2] === '--sysport-sender') {
   const a = nativeNetdev();
   const [ifname, cmdPath, replyPath] = process.argv.slice(3) as [string, string, string];
@@ -71,6 +77,13 @@ if (process.argv[2] === '--sysport-sender') {
   for (;;) {
     if (readSync(cmd, word) !== 4 || word[0] === 0) break;
     const n = word[0]!;
+    if (n === WAKE_CMD) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      took[0] = Number(process.hrtime.bigint());
+      a.send(fd, data, offs, lens, 1, res);
+      writeSync(reply, took);
+      continue;
+    }
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i += 64) a.send(fd, data, offs, lens, Math.min(64, n - i), res);
     took[0] = Number(process.hrtime.bigint() - t0);
@@ -120,8 +133,18 @@ class Sender {
 
   /** Sends n frames; returns the sender's ns for them. */
   fill(n: number): number {
+    this.command(n);
+    return this.result();
+  }
+
+  /** Sends a command without waiting for the reply. */
+  command(n: number): void {
     this.word[0] = n;
     writeSync(this.cmd, this.word);
+  }
+
+  /** The reply to the last command. */
+  result(): number {
     if (readSync(this.reply, this.took) !== 8) throw new Error('sender died');
     return this.took[0]!;
   }
@@ -225,6 +248,50 @@ async function pcapRx(pcap: PcapModule, outer: string, ns: string, n: number): P
   return { fillNs: fill / n, drainNs: drain / n, drops: lost + st.ps_drop };
 }
 
+/**
+ * Wake-up latency (µs, [p50, p99]) from a frame sent in the namespace to a reader asleep on it:
+ * 'doorbell' = a PMD's way (Atomics.wait on its doorbell slot, armed by rxqWaitHint, rung by the
+ * fd watcher thread); 'poll' = sleeping in poll(2) on the socket itself.
+ */
+function wakeLatency(outer: string, ns: string, reps: number, how: 'doorbell' | 'poll'): [number, number] {
+  const pool = PacketPool.create({ nBufs: 1024 });
+  const bank = DoorbellBank.create(2);
+  const port = SystemNetdev.create({ name: outer, type: 'system' }, { pool, bank });
+  const slot = bank.allocSlot();
+  port.rxqBindDoorbell(0, slot);
+  const a = nativeNetdev();
+  const fds = Int32Array.of(port.rxqFd(0)), rev = new Int32Array(1);
+  const sender = new Sender(ns);
+  const ids = new Uint32Array(BURST);
+  const lat: number[] = [];
+  try {
+    for (let i = 0; i < reps; i++) {
+      while (port.rxqRecv(0, ids, BURST) > 0) pool.freeBatch(ids, 0, BURST);
+      sender.command(WAKE_CMD);
+      let woke = 0, ours = false;
+      while (!ours) {
+        if (how === 'doorbell') {
+          const seq = bank.prepareSleep(slot);
+          if (port.rxqWaitHint(0) === 0) bank.endSleep(slot);
+          else bank.sleep(slot, seq, 1000);
+        } else a.poll(fds, 1, 1000, rev);
+        woke = Number(process.hrtime.bigint());
+        for (let k = port.rxqRecv(0, ids, BURST); k > 0; k = port.rxqRecv(0, ids, BURST)) {
+          for (let j = 0; j < k; j++) if (isOurs(pool.data, pool.frameOffset(ids[j]!))) ours = true;
+          pool.freeBatch(ids, 0, k);
+        }
+      }
+      lat.push((woke - sender.result()) / 1000);
+    }
+  } finally {
+    sender.close();
+    port.rxqBindDoorbell(0, -1);
+    port.destroy();
+  }
+  lat.sort((x, y) => x - y);
+  return [round(lat[Math.floor(lat.length / 2)]!), round(lat[Math.floor(lat.length * 0.99)]!)];
+}
+
 /** Frames in n pool buffers (prepared before the clock runs). */
 function prepared(pool: PacketPool, n: number): Uint32Array {
   const ids = new Uint32Array(n);
@@ -306,7 +373,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const pt = pcapChild(['--sysport-pcap-tx', outer, String(n)]);
       add('pcap_tx_ns_per_pkt', pt['ns']!); add('pcap_tx_lost', pt['lost']!);
     }
-    const m: Record<string, number> = {};
+    const [dbP50, dbP99] = wakeLatency(outer, ns, 200, 'doorbell');
+    const [pollP50, pollP99] = wakeLatency(outer, ns, 200, 'poll');
+    const m: Record<string, number> = {
+      wake_doorbell_us_p50: dbP50, wake_doorbell_us_p99: dbP99, wake_poll_us_p50: pollP50, wake_poll_us_p99: pollP99,
+    };
     for (const [k, v] of Object.entries(r)) m[k] = round(median(v));
     const base = m['fill_no_receiver_ns_per_pkt']!;
     const addonRxNs = round(m['addon_rx_drain_ns_per_pkt']! + m['addon_rx_fill_ns_per_pkt']! - base);
