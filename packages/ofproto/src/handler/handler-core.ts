@@ -1,0 +1,504 @@
+/**
+ * One handler's work (OVS ofproto/ofproto-dpif-upcall.c udpif_upcall_handler → recv_upcalls →
+ * handle_upcalls), independent of the thread it runs in (./handler-worker.ts runs it; tests can
+ * run it in-thread).
+ *
+ * A round:
+ * 1. Gather: visit the handler's ports round-robin, starting one further each round; take at most
+ *    `quota` upcalls from a port per visit, until `maxBatch` (64, UPCALL_MAX_BATCH) MISS upcalls
+ *    are gathered or a whole pass finds nothing. ACTION upcalls met on the way are set apart (up
+ *    to `maxActions` more). A port whose producer ring is fuller than `shedFraction` is drained to
+ *    half: its MISS upcalls are dropped (counted as shed), its ACTION upcalls kept — the datapath
+ *    queues both kinds on one per-port queue, and this keeps a MISS storm from filling it.
+ * 2. ACTION upcalls: controller cookies become packet-ins; slow-path cookies are translated (with
+ *    side effects) and executed without installing anything (OVS SLOW_PATH_UPCALL); others are
+ *    delivered as 'userspace' packet-ins.
+ * 3. MISS upcalls, each at the table version of this round (the replica changes only between
+ *    rounds): translate with side effects (NORMAL learns into the shared MAC table) → datapath
+ *    key/mask (`datapathMegaflow`) → UFID (derived as the flow table derives it) → unless the
+ *    datapath is at the flow limit, create the ukey (`UkeyTable.install`, revalidation sequence
+ *    read before translating) and queue a put (CREATE). At the flow limit the packet is still
+ *    executed, nothing installed (OVS should_install_flow; counted as flow_limit, which OVS's
+ *    handle_packet_upcall reports as "miss with failed upcall").
+ * 4. One `operate` with every put (one writer lock hold), then `installFinish` of each ukey
+ *    (OPERATIONAL, or EVICTED when the put failed: EEXIST because another handler's overlapping
+ *    flow is there is normal), then every packet is executed in arrival order (puts before
+ *    executes, as OVS's single dpif_operate does) and the outputs sent per port.
+ * Translated packets are credited to the rules they ran (OVS credits upcall packets at
+ * translation); the credits, packet-ins and MAC-table kicks are collected for the thread to post.
+ *
+ * Allocation: translation allocates its result (as OVS's xlate does); the gather, install and
+ * execute steps reuse preallocated arrays.
+ */
+import { FLOW_WORDS, W_IN_PORT } from '@tsvs/packet';
+import { PacketPool, SpscRing, META_WORDS, M_LEN } from '@tsvs/shm';
+import { attachNetdev, type Netdev, type NetdevDescriptor } from '@tsvs/netdev';
+import {
+  DPIF_FP_CREATE, DPIF_UC_ACTION, FlowTable, MAX_ODP_PORTS, UpcallArea, UpcallReader, deriveUfid, dpNowMs,
+  encodeOdpActions, ODP_ACTIONS_MAX_BYTES, type FlowOp, type OdpAction, type UpcallQueueDescriptor,
+} from '@tsvs/dpif';
+import type { PacketPoolDescriptor } from '@tsvs/shm';
+import { UkeyTable } from '../revalidator/ukey-table.js';
+import { SlowPathReplica, type ReplicaInit, type ReplicaUpdate } from '../ofproto/replica.js';
+import { xlateFlow, type XlateResult } from '../xlate/xlate.js';
+import { encodeFlowActions, odpActionsFit, odpActionsSize, type XlateAction } from '../xlate/odp-actions.js';
+import { datapathMegaflow } from '../xlate/datapath-mask.js';
+import {
+  CONTROLLER_COOKIE_BYTES, SLOW_PATH_COOKIE_BYTES, USER_ACTION_COOKIE_CONTROLLER, USER_ACTION_COOKIE_SLOW_PATH,
+  decodeControllerCookie,
+} from '../xlate/cookie.js';
+import { HandlerExec } from './handler-exec.js';
+import type { HandlerConfig, HandlerCredits } from './handler-messages.js';
+import type { PacketIn } from './packet-in.js';
+import {
+  HandlerStats, S_ACTION, S_EXEC_DROPPED, S_EXISTS, S_FAILED, S_FLOW_LIMIT, S_HANDLED, S_INSTALLED, S_MISS,
+  S_PACKET_IN, S_RECEIVED, S_ROUNDS, S_SHED,
+} from './handler-stats.js';
+
+/** What a HandlerCore attaches to (everything structured-clonable). */
+export interface HandlerCoreInit {
+  handlerId: number;
+  bank: SharedArrayBuffer | null;
+  bellSlot: number;
+  pool: PacketPoolDescriptor;
+  upcallArea: SharedArrayBuffer;
+  flowTable: SharedArrayBuffer;
+  ukeys: SharedArrayBuffer;
+  stats: SharedArrayBuffer;
+  replica: ReplicaInit;
+  netdevs: Array<{ portNo: number; netdev: NetdevDescriptor }>;
+  txq: number;
+  cfg: HandlerConfig;
+}
+
+interface PortQ {
+  portNo: number;
+  reader: UpcallReader;
+  rings: SpscRing[];
+  line: number;
+}
+
+const CAP = 256;
+const ACTION_CAP = 2048;
+
+export class HandlerCore {
+  readonly id: number;
+  readonly pool: PacketPool;
+  readonly area: UpcallArea;
+  readonly flows: FlowTable;
+  readonly ukeys: UkeyTable;
+  readonly stats: HandlerStats;
+  readonly replica: SlowPathReplica;
+  cfg: HandlerConfig;
+  private readonly bellSlot: number;
+  private readonly netdevs: Array<Netdev | undefined> = new Array<Netdev | undefined>(MAX_ODP_PORTS);
+  private ports: PortQ[] = [];
+  private next = 0;
+  private readonly exec: HandlerExec;
+  private readonly hLine: number;
+  // Gather scratch.
+  private readonly tmp = new Uint32Array(CAP);
+  private readonly mBuf = new Uint32Array(CAP);
+  private readonly mLine = new Int32Array(CAP);
+  private readonly mT0 = new Float64Array(CAP);
+  private nMiss = 0;
+  private readonly aBuf = new Uint32Array(ACTION_CAP);
+  private readonly aLine = new Int32Array(ACTION_CAP);
+  private nAct = 0;
+  // Miss processing scratch.
+  private readonly flow = new Uint32Array(FLOW_WORDS);
+  private readonly keys = new Uint32Array(CAP * FLOW_WORDS);
+  private readonly masks = new Uint32Array(CAP * FLOW_WORDS);
+  private readonly ufids = new Uint32Array(CAP * 4);
+  private readonly ukeyIdx = new Int32Array(CAP);
+  private readonly ukeyGen = new Int32Array(CAP);
+  private readonly putOf = new Int32Array(CAP);
+  /** 1 when upcall i was translated (its failures are exec drops), 0 when already counted as failed. */
+  private readonly translated = new Uint8Array(CAP);
+  private readonly execActs: Array<Uint8Array | null> = new Array<Uint8Array | null>(CAP).fill(null);
+  private readonly ops: FlowOp[] = [];
+  // Results for the thread to post.
+  packetIns: PacketIn[] = [];
+  private credits = new Map<number, [number, number]>();
+  /** Set when this handler's translations changed the MAC table since the last `takeKick`. */
+  private kick = false;
+
+  constructor(init: HandlerCoreInit) {
+    this.id = init.handlerId;
+    this.cfg = { ...init.cfg };
+    this.bellSlot = init.bellSlot;
+    this.pool = PacketPool.attach(init.pool);
+    this.area = UpcallArea.attach(init.upcallArea);
+    this.flows = FlowTable.attach(init.flowTable);
+    this.ukeys = UkeyTable.attach(init.ukeys);
+    this.stats = HandlerStats.attach(init.stats);
+    this.replica = new SlowPathReplica(init.replica);
+    this.hLine = this.stats.handlerLine(this.id);
+    for (const n of init.netdevs) this.addNetdev(n.portNo, n.netdev);
+    this.exec = new HandlerExec(this.pool, this.netdevs, init.txq, (b, o, l, pid, ud, udOff, udLen, inPort) =>
+      this.userspace(b, o, l, pid, ud, udOff, udLen, inPort));
+  }
+
+  // ---- configuration (between rounds) ----
+
+  addNetdev(portNo: number, desc: NetdevDescriptor): void {
+    this.netdevs[portNo]?.close();
+    this.netdevs[portNo] = attachNetdev(desc, this.pool);
+  }
+
+  delNetdev(portNo: number): void {
+    this.netdevs[portNo]?.close();
+    this.netdevs[portNo] = undefined;
+  }
+
+  /** Starts serving a port's upcall queue (the previous reader has let go of it). */
+  attach(desc: UpcallQueueDescriptor): void {
+    this.detach(desc.portNo);
+    const reader = UpcallReader.attach(desc, this.pool, this.area);
+    reader.bindDoorbell(this.bellSlot);
+    this.ports.push({ portNo: desc.portNo, reader, rings: desc.rings.map((d) => SpscRing.attach(d)), line: this.stats.portLine(desc.portNo) });
+    this.ports.sort((a, b) => a.portNo - b.portNo);
+  }
+
+  /** Stops serving a port's queue; upcalls still queued stay for the next reader. */
+  detach(portNo: number): void {
+    const i = this.ports.findIndex((p) => p.portNo === portNo);
+    if (i < 0) return;
+    this.ports[i]!.reader.bindDoorbell(-1);
+    this.ports.splice(i, 1);
+    if (this.next >= this.ports.length) this.next = 0;
+  }
+
+  /** Odp ports whose queues this handler serves, ascending. */
+  get portNos(): number[] {
+    return this.ports.map((p) => p.portNo);
+  }
+
+  update(u: ReplicaUpdate): void {
+    this.replica.apply(u);
+  }
+
+  /** True when some served queue has upcalls waiting. */
+  hasWork(): boolean {
+    for (const p of this.ports) if (!p.reader.isEmpty()) return true;
+    return false;
+  }
+
+  /** Credits gathered since the last call, or null. */
+  takeCredits(): HandlerCredits | null {
+    const c = this.credits;
+    if (c.size === 0) return null;
+    this.credits = new Map();
+    const ids = new Int32Array(c.size), packets = new Float64Array(c.size), bytes = new Float64Array(c.size);
+    let i = 0;
+    for (const [id, [p, b]] of c) {
+      ids[i] = id;
+      packets[i] = p;
+      bytes[i] = b;
+      i++;
+    }
+    return { ids, packets, bytes, used: Date.now() };
+  }
+
+  /** True once after this handler's translations changed the MAC table (learned, moved, evicted). */
+  takeKick(): boolean {
+    const k = this.kick;
+    this.kick = false;
+    return k;
+  }
+
+  /** Releases this thread's port objects and buffer cache. */
+  close(): void {
+    for (const p of [...this.ports]) this.detach(p.portNo);
+    for (let i = 0; i < MAX_ODP_PORTS; i++) if (this.netdevs[i]) this.delNetdev(i);
+    this.pool.flush();
+  }
+
+  // ---- a round ----
+
+  /** One round (see the module comment). Returns the number of upcalls taken. */
+  round(): number {
+    const nPorts = this.ports.length;
+    if (nPorts === 0) return 0;
+    this.nMiss = 0;
+    this.nAct = 0;
+    let taken = 0;
+    const start = this.next;
+    this.next = start + 1 >= nPorts ? 0 : start + 1;
+    const maxBatch = Math.min(this.cfg.maxBatch, CAP);
+    for (;;) {
+      let pass = 0;
+      for (let j = 0; j < nPorts && this.nMiss < maxBatch; j++) {
+        const p = this.ports[(start + j) % nPorts]!;
+        // ACTION upcalls never fall back into the miss list: take no more than the action list holds.
+        const want = Math.min(this.cfg.quota, maxBatch - this.nMiss, ACTION_CAP - this.nAct);
+        const k = this.gather(p, want);
+        pass += k;
+        if (this.cfg.shedFraction > 0) taken += this.shed(p);
+      }
+      taken += pass;
+      if (pass === 0 || this.nMiss >= maxBatch || this.nAct >= this.cfg.maxActions) break;
+    }
+    if (taken === 0) return 0;
+    this.stats.f[this.hLine + S_ROUNDS]! += 1;
+    const before = this.replica.fdb.changes;
+    if (this.nAct > 0) this.handleActions();
+    if (this.nMiss > 0) this.handleMisses();
+    this.exec.flush();
+    if (this.replica.fdb.changes !== before) this.kick = true;
+    return taken;
+  }
+
+  /** Takes up to `want` upcalls from port `p` into the miss/action lists. */
+  private gather(p: PortQ, want: number): number {
+    if (want <= 0) return 0;
+    const tmp = this.tmp, area = this.area, f = this.stats.f, line = p.line;
+    const k = p.reader.recv(tmp, want);
+    if (k === 0) return 0;
+    const t0 = performance.now();
+    let nm = 0;
+    for (let i = 0; i < k; i++) {
+      const buf = tmp[i]!;
+      if (area.type(buf) === DPIF_UC_ACTION) {
+        this.aBuf[this.nAct] = buf;
+        this.aLine[this.nAct++] = line;
+      } else {
+        this.mBuf[this.nMiss] = buf;
+        this.mLine[this.nMiss] = line;
+        this.mT0[this.nMiss++] = t0;
+        nm++;
+      }
+    }
+    f[line + S_RECEIVED]! += k;
+    f[line + S_MISS]! += nm;
+    f[line + S_ACTION]! += k - nm;
+    const h = this.hLine;
+    f[h + S_RECEIVED]! += k;
+    f[h + S_MISS]! += nm;
+    f[h + S_ACTION]! += k - nm;
+    return k;
+  }
+
+  /** Drains an overfull producer ring of `p` to half: MISS upcalls shed, ACTION upcalls kept. */
+  private shed(p: PortQ): number {
+    let n = 0;
+    for (const r of p.rings) {
+      const c = r.count();
+      if (c <= r.capacity * this.cfg.shedFraction) continue;
+      let excess = c - (r.capacity >>> 1);
+      const tmp = this.tmp, area = this.area, f = this.stats.f, line = p.line, h = this.hLine;
+      while (excess > 0 && this.nAct < ACTION_CAP) {
+        const k = r.pop(tmp, 0, Math.min(excess, CAP, ACTION_CAP - this.nAct));
+        if (k === 0) break;
+        excess -= k;
+        n += k;
+        let shed = 0;
+        for (let i = 0; i < k; i++) {
+          const buf = tmp[i]!;
+          if (area.type(buf) === DPIF_UC_ACTION) {
+            this.aBuf[this.nAct] = buf;
+            this.aLine[this.nAct++] = line;
+          } else {
+            this.pool.free(buf);
+            shed++;
+          }
+        }
+        f[line + S_RECEIVED]! += k;
+        f[line + S_MISS]! += shed;
+        f[line + S_ACTION]! += k - shed;
+        f[line + S_SHED]! += shed;
+        f[h + S_RECEIVED]! += k;
+        f[h + S_MISS]! += shed;
+        f[h + S_ACTION]! += k - shed;
+        f[h + S_SHED]! += shed;
+      }
+    }
+    return n;
+  }
+
+  private count(line: number, what: number, n = 1): void {
+    this.stats.f[line + what]! += n;
+    this.stats.f[this.hLine + what]! += n;
+  }
+
+  /** Copies upcall `buf`'s key into `this.flow` with in_port as the OpenFlow port; -1 if the port is not on the bridge. */
+  private loadFlow(buf: number): number {
+    const area = this.area, flow = this.flow, u = area.u32, kb = area.keyBase(buf);
+    for (let i = 0; i < FLOW_WORDS; i++) flow[i] = u[kb + i]!;
+    const ofport = this.replica.ports.odpToOfport(flow[W_IN_PORT]!);
+    if (ofport >= 0) flow[W_IN_PORT] = ofport;
+    return ofport;
+  }
+
+  private credit(xr: XlateResult, bytes: number): void {
+    const c = this.credits;
+    for (const r of xr.rules) {
+      const e = c.get(r.id);
+      if (e) {
+        e[0] += 1;
+        e[1] += bytes;
+      } else c.set(r.id, [1, bytes]);
+    }
+  }
+
+  private handleActions(): void {
+    const area = this.area, ab = area.bytes;
+    for (let i = 0; i < this.nAct; i++) {
+      const buf = this.aBuf[i]!, line = this.aLine[i]!;
+      const udLen = area.userdataLength(buf), udOff = area.userdataOffset(buf);
+      if (udLen === SLOW_PATH_COOKIE_BYTES && ab[udOff] === USER_ACTION_COOKIE_SLOW_PATH) {
+        // A slow-path flow's packet: translate and execute in userspace, install nothing.
+        if (this.loadFlow(buf) < 0) {
+          this.pool.free(buf);
+          this.count(line, S_FAILED);
+          continue;
+        }
+        const xr = xlateFlow(this.replica.env, { flow: this.flow, sideEffects: true });
+        const len = this.pool.meta[buf * META_WORDS + M_LEN]!;
+        this.credit(xr, len);
+        const acts = xr.error === 0 ? executable(xr.actions, null) : null;
+        if (acts === null) {
+          this.pool.free(buf);
+          this.count(line, xr.error === 0 ? S_EXEC_DROPPED : S_FAILED);
+        } else {
+          this.exec.execute(buf, area.inPort(buf), acts);
+          this.count(line, S_HANDLED);
+        }
+        continue;
+      }
+      const off = this.pool.frameOffset(buf), len = this.pool.meta[buf * META_WORDS + M_LEN]!;
+      this.userspace(this.pool.data, off, len, area.pid(buf), ab, udOff, udLen, area.inPort(buf));
+      this.pool.free(buf);
+      this.count(line, S_HANDLED);
+    }
+    this.nAct = 0;
+  }
+
+  /** A `userspace` action's packet (from an ACTION upcall or met while executing): a packet-in. */
+  private userspace(bytes: Uint8Array, off: number, len: number, pid: number, ud: Uint8Array, udOff: number, udLen: number, odpInPort: number): void {
+    const now = Date.now();
+    const inPort = Math.max(0, this.replica.ports.odpToOfport(odpInPort));
+    const line = this.stats.portLine(odpInPort < MAX_ODP_PORTS ? odpInPort : 0);
+    if (udLen >= CONTROLLER_COOKIE_BYTES && ud[udOff] === USER_ACTION_COOKIE_CONTROLLER) {
+      const c = decodeControllerCookie(ud.subarray(udOff, udOff + udLen));
+      if (!c || c.dontSend) return;
+      const n = Math.min(len, c.maxLen === 0xffff ? len : c.maxLen);
+      this.packetIns.push({
+        kind: 'controller', inPort: c.inPort || inPort, odpInPort, reason: c.reason, tableId: c.tableId, cookie: c.ruleCookie,
+        controllerId: c.controllerId, userdata: c.userdata, pid, packet: bytes.slice(off, off + n), totalLen: len,
+        continuation: c.continuation, handler: this.id, timeMs: now,
+      });
+    } else {
+      this.packetIns.push({
+        kind: 'userspace', inPort, odpInPort, reason: -1, tableId: 0, cookie: 0n, controllerId: 0,
+        userdata: udLen > 0 ? ud.slice(udOff, udOff + udLen) : new Uint8Array(0), pid, packet: bytes.slice(off, off + len),
+        totalLen: len, continuation: false, handler: this.id, timeMs: now,
+      });
+    }
+    this.count(line, S_PACKET_IN);
+  }
+
+  private handleMisses(): void {
+    const n = this.nMiss, area = this.area, ukeys = this.ukeys, flows = this.flows, pool = this.pool;
+    const keys = this.keys, masks = this.masks, ufids = this.ufids;
+    // OVS reads the revalidation sequence before translating (upcall->reval_seq).
+    const revalSeq = ukeys.revalSeq;
+    const version = this.replica.version;
+    const flowLimit = ukeys.flowLimit;
+    let nFlows = flows.flowCount;
+    const nowMs = dpNowMs();
+    const ops = this.ops;
+    ops.length = 0;
+    for (let i = 0; i < n; i++) {
+      const buf = this.mBuf[i]!, line = this.mLine[i]!;
+      this.ukeyIdx[i] = -1;
+      this.putOf[i] = -1;
+      this.execActs[i] = null;
+      this.translated[i] = 0;
+      if (this.loadFlow(buf) < 0) {
+        this.count(line, S_FAILED);
+        continue;
+      }
+      const xr = xlateFlow(this.replica.env, { flow: this.flow, version, sideEffects: true });
+      this.credit(xr, pool.meta[buf * META_WORDS + M_LEN]!);
+      if (xr.error !== 0) {
+        this.count(line, S_FAILED);
+        continue;
+      }
+      this.translated[i] = 1;
+      const kb = i * FLOW_WORDS;
+      datapathMegaflow(this.replica.ports, xr.flow, xr.wc, keys, kb, masks, kb);
+      const installed = encodeFlowActions(xr.actions, xr.slow);
+      this.execActs[i] = executable(xr.actions, xr.slow === 0 && odpActionsFit(xr.actions) ? installed : null);
+      if (nFlows >= flowLimit) {
+        this.count(line, S_FLOW_LIMIT);
+        continue;
+      }
+      deriveUfid(keys, kb, masks, kb, flows.secret, ufids, i * 4);
+      const ufid = ufids.subarray(i * 4, i * 4 + 4);
+      const rules = new Int32Array(xr.rules.length);
+      for (let r = 0; r < xr.rules.length; r++) rules[r] = xr.rules[r]!.id;
+      const u = ukeys.install({
+        ufid, key: keys, keyBase: kb, mask: masks, maskBase: kb, actions: installed, rules, version, revalSeq, nowMs,
+      });
+      if (u.ok) {
+        this.ukeyIdx[i] = u.ukey;
+        this.ukeyGen[i] = u.gen;
+        this.putOf[i] = ops.length;
+        ops.push({ type: 'put', flags: DPIF_FP_CREATE, key: keys, keyBase: kb, mask: masks, maskBase: kb, actions: installed, ufid });
+        nFlows++;
+      } else if (u.status === 'exists') {
+        this.count(line, S_EXISTS);
+      } else {
+        this.count(line, S_FAILED);
+      }
+    }
+    if (ops.length > 0) {
+      const res = flows.operate(ops);
+      const tDone = performance.now();
+      for (let i = 0; i < n; i++) {
+        const j = this.putOf[i]!;
+        if (j < 0) continue;
+        const r = res[j]!;
+        const ok = r.type === 'put' && r.error === 0;
+        ukeys.installFinish(this.ukeyIdx[i]!, this.ukeyGen[i]!, ok);
+        const line = this.mLine[i]!;
+        if (ok) {
+          this.count(line, S_INSTALLED);
+          const us = (tDone - this.mT0[i]!) * 1000;
+          this.stats.latency(line, us);
+          this.stats.latency(this.hLine, us);
+        } else if (r.error === 'EEXIST') this.count(line, S_EXISTS);
+        else this.count(line, S_FAILED);
+      }
+      ops.length = 0;
+    }
+    // Execute every packet in arrival order (after the puts, as OVS's one dpif_operate).
+    for (let i = 0; i < n; i++) {
+      const buf = this.mBuf[i]!, line = this.mLine[i]!;
+      const acts = this.execActs[i];
+      this.execActs[i] = null;
+      if (acts === null || acts === undefined) {
+        pool.free(buf);
+        if (this.translated[i] === 1) this.count(line, S_EXEC_DROPPED);
+        continue;
+      }
+      this.exec.execute(buf, area.inPort(buf), acts);
+      this.count(line, S_HANDLED);
+    }
+    this.nMiss = 0;
+  }
+}
+
+/**
+ * The encoded actions to execute a translated packet with: `installed` when the installed actions
+ * are the real ones; otherwise the real actions if the datapath can run them (a slow-path flow
+ * whose actions are fine to execute once, e.g. too long for a flow's action slot); null when an
+ * action cannot run in the datapath (the packet cannot be forwarded correctly).
+ */
+function executable(actions: readonly XlateAction[], installed: Uint8Array | null): Uint8Array | null {
+  if (installed !== null) return installed;
+  const size = odpActionsSize(actions);
+  if (size < 0 || size > ODP_ACTIONS_MAX_BYTES || actions.length > 255) return null;
+  return encodeOdpActions(actions as OdpAction[]);
+}

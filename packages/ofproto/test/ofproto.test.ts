@@ -1,0 +1,173 @@
+/**
+ * The bridge object (src/ofproto) end to end with real threads: a real Datapath with a PMD thread,
+ * memory ports, handler and revalidator threads.
+ * - NORMAL switching between 3 ports with MAC learning: the first packet floods, the reply is
+ *   unicast, each installed datapath flow has exactly the megaflow and actions `ofproto/trace`
+ *   computes for its packet, the MAC table (learned in a handler thread) shows both MACs, and the
+ *   rule's n_packets counts every packet (upcalled ones credited by handlers, fast-path ones by the
+ *   revalidators).
+ * - A MAC move is relearned and the flow forwarding to its old port is revalidated.
+ * - Rules in ovs-ofctl syntax: add/mod/del/dump, bad input refused with one line and nothing changed.
+ * - Ports: add/del, OpenFlow numbers, thread counts changed at run time.
+ */
+import { expect } from 'chai';
+import { Datapath, formatUfid } from '@tsvs/dpif';
+import type { MemoryNetdev } from '@tsvs/netdev';
+import { formatMatch } from '@tsvs/packet';
+import { Ofproto } from '@tsvs/ofproto/ofproto/index';
+import { ipFrame, sleep, waitFor } from '../../dpif/test/datapath-helpers.js';
+
+const MAC_A = [0x02, 0, 0, 0, 0, 0x0a];
+const MAC_B = [0x02, 0, 0, 0, 0, 0x0b];
+const MAC_C = [0x02, 0, 0, 0, 0, 0x0c];
+
+function drain(dp: Datapath, portNo: number): Uint8Array[] {
+  return (dp.netdev(portNo) as MemoryNetdev).txDrainFrames();
+}
+
+function inject(dp: Datapath, portNo: number, frames: Uint8Array | Uint8Array[]): void {
+  expect((dp.netdev(portNo) as MemoryNetdev).inject(frames)).to.be.greaterThan(0);
+}
+
+/** The datapath flows as `key/mask -> actions` strings (OVS match syntax over our key). */
+function dpFlows(dp: Datapath): Array<{ ufid: string; match: string; actions: Uint8Array; packets: number }> {
+  const out = [];
+  const d = dp.flowDump();
+  for (let b = d.next(50); b.length > 0; b = d.next(50)) {
+    for (const f of b) {
+      if (!('key' in f)) continue;
+      out.push({ ufid: formatUfid(f.ufid), match: formatMatch(f.key, 0, f.mask, 0), actions: f.actions, packets: f.stats.packets });
+    }
+  }
+  return out;
+}
+
+describe('Ofproto: a bridge with handler and revalidator threads over a real datapath', function () {
+  this.timeout(60000);
+  let dp: Datapath;
+  let ofp: Ofproto;
+  afterEach(async () => {
+    await ofp?.close();
+    await dp?.close();
+  });
+
+  async function bridge(nHandlers = 1): Promise<{ p1: number; p2: number; p3: number }> {
+    dp = await Datapath.open({ name: 'br0', nPmds: 1, maxPmds: 2, maxSleepMs: 20, flowTable: { capacity: 4096 } });
+    ofp = await Ofproto.open(dp, { handlers: nHandlers, revalidators: 1 });
+    const opts = { tx_ring: 'true' };
+    const p1 = (await ofp.addPort({ name: 'p1', type: 'memory', options: opts })).odpPort;
+    const p2 = (await ofp.addPort({ name: 'p2', type: 'memory', options: opts })).odpPort;
+    const p3 = (await ofp.addPort({ name: 'p3', type: 'memory', options: opts })).odpPort;
+    return { p1, p2, p3 };
+  }
+
+  it('NORMAL: first packet floods, the reply is unicast, flows carry the megaflows xlate computes', async () => {
+    const { p1, p2, p3 } = await bridge();
+    expect(ofp.ports().map((p) => [p.name, p.ofport, p.odpPort])).to.deep.equal([['br0', 0xfffe, 0], ['p1', 1, 1], ['p2', 2, 2], ['p3', 3, 3]]);
+    ofp.addFlow('actions=NORMAL');
+    await ofp.syncHandlers();
+    const ab = ipFrame({ srcMac: MAC_A, dstMac: MAC_B, src: 0x0a000001, dst: 0x0a000002 });
+    inject(dp, p1, ab);
+    await waitFor(() => dp.stats().flows === 1, 5000, 'the flood flow');
+    await waitFor(() => (dp.netdev(p2).stats().tx_packets === 1 && dp.netdev(p3).stats().tx_packets === 1), 5000, 'the flood');
+    expect(drain(dp, p2)).to.deep.equal([ab]);
+    expect(drain(dp, p3)).to.deep.equal([ab]);
+    expect(dp.netdev(0).stats().tx_packets, 'LOCAL gets the flood too').to.equal(1);
+    expect(drain(dp, p1)).to.deep.equal([]);
+
+    const ba = ipFrame({ srcMac: MAC_B, dstMac: MAC_A, src: 0x0a000002, dst: 0x0a000001 });
+    inject(dp, p2, ba);
+    await waitFor(() => dp.netdev(p1).stats().tx_packets === 1, 5000, 'the unicast reply');
+    await sleep(50);
+    expect(drain(dp, p1)).to.deep.equal([ba]);
+    expect(drain(dp, p3)).to.deep.equal([]);
+    expect(ofp.fdbShow()).to.match(/^ port  VLAN  MAC                Age\n    1     0  02:00:00:00:00:0a +\d+\n    2     0  02:00:00:00:00:0b +\d+\n$/);
+
+    // Every installed flow is what ofproto/trace says for its packet: Megaflow and actions.
+    const flows = dpFlows(dp);
+    expect(flows).to.have.length(2);
+    for (const [frame, inPort] of [[ab, p1], [ba, p2]] as const) {
+      const t = ofp.tracePacket(frame, inPort);
+      const want = t.text.match(/^Megaflow: recirc_id=0,eth,(.*)$/m)![1]!;
+      const f = flows.find((x) => x.match.includes(`in_port=${inPort},`))!;
+      expect(f, `flow of in_port ${inPort}`).to.not.equal(undefined);
+      // The datapath match spells the same fields (plus the VLAN implication the datapath mask adds).
+      for (const field of want.split(',')) expect(f.match.split(','), `${f.match} has ${field}`).to.include(field);
+    }
+
+    // More packets on the fast path; rule n_packets counts all after a revalidator round.
+    inject(dp, p1, [ab, ab, ab]);
+    await waitFor(() => dp.netdev(p2).stats().tx_packets === 4, 5000, 'fast path');
+    await ofp.revalidatorWait();
+    const dump = ofp.dumpFlows();
+    expect(dump).to.have.length(1);
+    expect(dump[0]).to.match(/ n_packets=5, n_bytes=320, .*actions=NORMAL$/);
+    const hs = ofp.handlerStats();
+    const port1 = hs.ports.find((p) => p.name === 'p1')!;
+    expect(port1.counters).to.include({ miss: 1, installed: 1, failed: 0 });
+  });
+
+  it('a MAC that moves is relearned and the flow that sent to its old port is revalidated', async () => {
+    const { p1, p2, p3 } = await bridge(2);
+    ofp.addFlow('actions=NORMAL');
+    await ofp.syncHandlers();
+    inject(dp, p1, ipFrame({ srcMac: MAC_A, dstMac: MAC_B }));
+    inject(dp, p2, ipFrame({ srcMac: MAC_B, dstMac: MAC_A }));
+    await waitFor(() => dp.netdev(p1).stats().tx_packets === 1, 5000, 'B → A');
+    // C → B goes to p2 (learned), by a flow.
+    inject(dp, p3, ipFrame({ srcMac: MAC_C, dstMac: MAC_B }));
+    await waitFor(() => dp.netdev(p2).stats().tx_packets === 2, 5000, 'C → B unicast');
+    // B moves to p3.
+    inject(dp, p3, ipFrame({ srcMac: MAC_B, dstMac: MAC_A, src: 0x0a000009 }));
+    await waitFor(() => ofp.fdbShow().includes('    3     0  02:00:00:00:00:0b'), 5000, 'B relearned on p3');
+    await ofp.revalidatorWait();
+    await ofp.revalidatorWait();
+    // The flow C → B (in_port p3, dl_dst B) no longer outputs to p2.
+    const flowsToB = dpFlows(dp).filter((f) => f.match.includes('dl_dst=02:00:00:00:00:0b'));
+    for (const f of flowsToB) expect(f.actions.includes(p2) && f.match.includes(`in_port=${p3}`), f.match).to.equal(false);
+    drain(dp, p2);
+    inject(dp, p1, ipFrame({ srcMac: MAC_A, dstMac: MAC_B, src: 0x0a000003 }));
+    await waitFor(() => dp.netdev(p3).stats().tx_packets >= 2, 5000, 'A → B now to p3');
+    expect(ofp.fdbStats()).to.contain('Total number of port moved MAC entries  : 1');
+  });
+
+  it('refuses bad rules with one line naming the token and changes nothing', async () => {
+    await bridge();
+    ofp.addFlow('priority=10,ip,nw_src=10.0.0.0/8,actions=output:p2');
+    const before = ofp.dumpFlows('', { stats: false });
+    expect(before).to.have.length(1);
+    expect(before[0]).to.contain('actions=output:2');
+    expect(() => ofp.addFlow('priority=10,ip,nw_src=10.0.0.0/8,actions=output:nosuch')).to.throw(/nosuch/);
+    expect(() => ofp.addFlows(['actions=NORMAL', 'tabel=1,actions=drop'])).to.throw(/tabel/);
+    expect(ofp.dumpFlows('', { stats: false })).to.deep.equal(before);
+    ofp.modFlows('ip,actions=drop');
+    expect(ofp.dumpFlows()[0]).to.match(/actions=drop$/);
+    ofp.delFlows('ip,nw_src=10.0.0.0/8', { strict: true });
+    expect(ofp.dumpFlows()).to.have.length(1);
+    ofp.delFlows('priority=10,ip,nw_src=10.0.0.0/8', { strict: true });
+    expect(ofp.nRules).to.equal(0);
+    expect(ofp.dumpFlows('', { names: true })).to.deep.equal([]);
+  });
+
+  it('changes thread counts at run time and keeps forwarding', async () => {
+    const { p1, p2 } = await bridge(1);
+    ofp.addFlow('in_port=p1,actions=output:p2');
+    await ofp.syncHandlers();
+    let sent = 0;
+    const send = (k: number): void => {
+      const frames = [];
+      for (let i = 0; i < k; i++) frames.push(ipFrame({ src: 0x0b000000 + sent + i }));
+      inject(dp, p1, frames);
+      sent += k;
+    };
+    send(10);
+    await ofp.setThreads({ handlers: 2, revalidators: 2 });
+    expect(ofp.nHandlers).to.equal(2);
+    expect(new Set(ofp.handlerAssignment().values()).size).to.equal(2);
+    send(10);
+    await ofp.setThreads({ handlers: 1, revalidators: 1 });
+    send(10);
+    await waitFor(() => dp.netdev(p2).stats().tx_packets === sent, 5000, 'every packet forwarded');
+    expect(dp.stats().flows).to.equal(1);
+  });
+});
