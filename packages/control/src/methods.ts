@@ -36,6 +36,10 @@ export interface ShowPort {
   state: string;
   /** Why the port could not be opened (state "error"), one line. */
   error?: string;
+  /** VLAN settings (OVS Port tag, trunks, vlan_mode), when set. */
+  tag?: number;
+  trunks?: number[];
+  vlan_mode?: string;
 }
 
 /** The datapath behind the bridge (OVS `dpctl/show`: lookups and flows). */

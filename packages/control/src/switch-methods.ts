@@ -12,6 +12,17 @@ import { z } from 'zod';
 export const PORT_TYPE_NAMES = ['memory', 'pcap-file', 'system', 'internal'] as const;
 export type PortTypeName = (typeof PORT_TYPE_NAMES)[number];
 
+/** OVS Port vlan_mode values (ovs-vswitchd.conf.db(5), "VLAN Configuration"). */
+export const VLAN_MODES = ['access', 'trunk', 'native-tagged', 'native-untagged'] as const;
+export type VlanModeName = (typeof VLAN_MODES)[number];
+
+/** A port's VLAN settings, as OVS's Port table columns tag, trunks, vlan_mode. */
+export interface PortVlan {
+  tag?: number;
+  trunks?: number[];
+  vlan_mode?: VlanModeName;
+}
+
 /** OpenFlow physical port numbers run 1..0xfeff (OFPP_MAX). */
 export const OFPORT_MAX = 0xfeff;
 /** OFPP_LOCAL: the bridge's own port in OpenFlow. */
@@ -56,8 +67,8 @@ export interface StatsSample {
 export interface SwitchMethods {
   /** Adds a port (OVS `ovs-vsctl add-port`); saved in the config. */
   'port/add': {
-    params: { name: string; type: PortTypeName; ofport?: number; options?: Record<string, string> };
-    result: { name: string; type: string; ofport: number; odpPort: number };
+    params: { name: string; type: PortTypeName; ofport?: number; options?: Record<string, string> } & PortVlan;
+    result: { name: string; type: string; ofport: number; odpPort: number } & PortVlan;
   };
   /** Deletes a port; saved in the config. */
   'port/del': { params: { name: string }; result: { name: string; ofport: number | null; odpPort: number | null } };
@@ -112,6 +123,9 @@ export const switchParamSchemas = {
     type: z.enum(PORT_TYPE_NAMES),
     ofport: z.number().int().min(1).max(OFPORT_MAX).optional(),
     options: z.record(z.string().min(1).max(64), z.string().max(4096)).optional(),
+    tag: z.number().int().min(0).max(4095).optional(),
+    trunks: z.array(z.number().int().min(0).max(4095)).max(4096).optional(),
+    vlan_mode: z.enum(VLAN_MODES).optional(),
   }),
   'port/del': z.strictObject({ name: portName }),
   'netdev/inject': z.strictObject({

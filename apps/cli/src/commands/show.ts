@@ -37,6 +37,9 @@ export function formatShow(s: ShowResult): string {
     out.push(
       `    Port ${p.name}: type ${p.type}, ofport ${ofport}, odp port ${p.odpPort ?? '-'}, ${p.state}` +
         (opts.length ? `, options {${opts.join(', ')}}` : '') +
+        (p.vlan_mode !== undefined ? `, vlan_mode ${p.vlan_mode}` : '') +
+        (p.tag !== undefined ? `, tag ${p.tag}` : '') +
+        (p.trunks !== undefined ? `, trunks [${p.trunks.join(',')}]` : '') +
         (p.error ? `, error "${p.error}"` : ''),
     );
     for (const q of p.rxqs) out.push(`        rxq ${q.rxq}: pmd ${q.pmd ?? 'unassigned'}`);

@@ -4,7 +4,7 @@
  *   {
  *     "version": 1,                                   required; the only format so far
  *     "bridge": { "name": "br0" },
- *     "ports": [ { "name": "p1", "type": "memory", "ofport": 1, "options": { "rxqs": "2" } } ],
+ *     "ports": [ { "name": "p1", "type": "memory", "ofport": 1, "options": { "n_rxq": "2" }, "tag": 10 } ],
  *     "threads": { "pmd": null, "handler": 2, "revalidator": null },   null = automatic (CPU count)
  *     "tunables": { "max-idle": 10000, ... },        missing keys take their defaults
  *     "openflow": { "rules": [ "priority=10,in_port=1,actions=output:2" ] },
@@ -14,7 +14,7 @@
  * Names follow OVS's interface-name rules (Linux IFNAMSIZ: at most 15 bytes).
  */
 import { z } from 'zod';
-import { MAX_THREADS_PER_KIND, PORT_TYPE_NAMES, TUNABLE_NAMES, TUNABLES, tunableNumber, type Tunables } from '@tsvs/control';
+import { MAX_THREADS_PER_KIND, PORT_TYPE_NAMES, VLAN_MODES, TUNABLE_NAMES, TUNABLES, tunableNumber, type Tunables } from '@tsvs/control';
 
 export const CONFIG_VERSION = 1;
 
@@ -34,6 +34,12 @@ export const portSchema = z.strictObject({
   type: z.enum(PORT_TYPES),
   ofport: z.number().int().min(1).max(OFPP_MAX).nullable().default(null),
   options: z.record(z.string().min(1).max(64), z.string().max(4096)).default({}),
+  /** OVS Port `tag`: the access VLAN, or the native VLAN of the native-* modes. */
+  tag: z.number().int().min(0).max(4095).optional(),
+  /** OVS Port `trunks`: VLANs a trunk carries (empty or absent: all). */
+  trunks: z.array(z.number().int().min(0).max(4095)).max(4096).optional(),
+  /** OVS Port `vlan_mode`; default access when `tag` is set, else trunk. */
+  vlan_mode: z.enum(VLAN_MODES).optional(),
 });
 export type PortConfig = z.output<typeof portSchema>;
 

@@ -16,7 +16,7 @@
  * Errors are RpcErrors: Conflict (name or ofport in use), NotFound (no such port), BadInput (the
  * provider refused the type or an option, or cannot open the port: one line from the provider).
  */
-import { OFPP_LOCAL, OFPORT_MAX, RpcError, RpcErrorCode, type ShowPort } from '@tsvs/control';
+import { OFPP_LOCAL, OFPORT_MAX, RpcError, RpcErrorCode, type PortVlan, type ShowPort } from '@tsvs/control';
 import type { Datapath } from '@tsvs/dpif';
 import { ConfigError } from '../config/parse.js';
 import type { PortConfig } from '../config/schema.js';
@@ -96,7 +96,7 @@ export class SwitchPorts {
     return n;
   }
 
-  add(req: { name: string; type: PortConfig['type']; ofport?: number; options?: Record<string, string> }): Promise<{ name: string; type: string; ofport: number; odpPort: number }> {
+  add(req: { name: string; type: PortConfig['type']; ofport?: number; options?: Record<string, string> } & PortVlan): Promise<{ name: string; type: string; ofport: number; odpPort: number } & PortVlan> {
     return this.serialize(async () => {
       const cfg = this.d.config.get();
       if (req.name === cfg.bridge.name) throw new RpcError(RpcErrorCode.Conflict, `port ${req.name}: the bridge's own port has that name`);
@@ -108,7 +108,9 @@ export class SwitchPorts {
       }
       const ofport = req.ofport ?? this.freeOfport();
       if (ofport > OFPORT_MAX) throw new RpcError(RpcErrorCode.Unavailable, 'no free OpenFlow port number');
-      const port: PortConfig & { ofport: number } = { name: req.name, type: req.type, ofport, options: { ...(req.options ?? {}) } };
+      const port: PortConfig & { ofport: number } = {
+        name: req.name, type: req.type, ofport, options: { ...(req.options ?? {}) }, ...vlanOf(req),
+      };
       // Validate the entry as the config would before touching the datapath.
       try {
         await this.d.config.validate((draft) => void draft.ports.push(port));
@@ -130,7 +132,7 @@ export class SwitchPorts {
       this.opened.set(port.name, { odpPort });
       this.failed.delete(port.name);
       this.d.log.info({ port: port.name, type: port.type, ofport, odpPort, options: port.options }, 'port added');
-      return { name: port.name, type: port.type, ofport, odpPort };
+      return { name: port.name, type: port.type, ofport, odpPort, ...vlanOf(port) };
     });
   }
 
@@ -199,10 +201,20 @@ export class SwitchPorts {
         rxqs: info ? rxqsOf(info.portNo, info.nRxq) : [],
         state: open ? 'up' : error ? 'error' : 'configured',
         ...(error ? { error } : {}),
+        ...vlanOf(p),
       });
     }
     return out;
   }
+}
+
+/** The VLAN fields that are set (so absent ones stay absent in the config and in replies). */
+export function vlanOf(p: PortVlan): PortVlan {
+  return {
+    ...(p.tag !== undefined ? { tag: p.tag } : {}),
+    ...(p.trunks !== undefined ? { trunks: [...p.trunks] } : {}),
+    ...(p.vlan_mode !== undefined ? { vlan_mode: p.vlan_mode } : {}),
+  };
 }
 
 export function oneLine(err: unknown): string {
