@@ -24,11 +24,22 @@
  * Conjunctive matches (OVS `conjunction` action) are not supported.
  *
  * `lookup` allocates nothing. Mutations allocate (control plane).
+ *
+ * Costs of changes (control plane; n = rules, S = subtables): insert, remove, findExactly
+ * O(1) expected plus the tries' prefix lengths; keeping the subtables in priority order O(log S)
+ * plus an O(S) array move per change that moves a subtable's max priority (a full stable sort once
+ * per `defer`/`publish` batch); a subtable's new max priority after a removal O(log distinct
+ * priorities) (./priority-counts.ts); matchingLoose O(selected) once its criteria mask has an index
+ * (./loose-index.ts), else O(rules in covering subtables), as OVS.
  */
 import { FLOW_WORDS, W_TP, hashAdd } from '@tsvs/packet';
 import { U32CountMap, U32ObjMap } from './u32-map.js';
 import { PrefixTrie, plensHas } from './prefix-trie.js';
 import { STAGE_WORD_ORDER, WORD_STAGE } from './stages.js';
+import { PriorityCounts } from './priority-counts.js';
+import { LooseIndex } from './loose-index.js';
+
+export { PriorityCounts } from './priority-counts.js';
 
 /** `removeVersion` of a rule that has not been removed (OVS OVS_VERSION_NOT_REMOVED). */
 export const VERSION_NOT_REMOVED = Number.MAX_SAFE_INTEGER;
@@ -105,19 +116,24 @@ export class Subtable<T> {
   readonly list = new Set<ClsRule<T>>();
   /** Distinct masked keys (list heads). */
   nHeads = 0;
+  /** Highest priority of a rule in the subtable (the lookup order key). */
   maxPriority = -Infinity;
-  maxCount = 0;
+  /** Priorities of the rules (replaces OVS's rescan of the subtable for max_priority). */
+  readonly prios = new PriorityCounts();
+  /** Loose-selection indices whose criteria mask this subtable's mask covers. */
+  loose: LooseIndex<ClsRule<T>>[] = [];
   /** Prefix length per classifier trie (0: the trie does not apply to this mask). */
   triePlen: Int32Array;
   /** Bit s set: some trie applies to a field of stage s (so check_tries has work there). */
   trieStages = 0;
   readonly portsMaskLen: number;
   readonly portsTrie: PrefixTrie | null;
-  readonly maskString: string;
+  /** Hash of the whole mask (the classifier's subtable map key). */
+  readonly maskHash: number;
 
-  constructor(mask: Uint32Array, maskString: string, trieDefs: readonly TrieFieldDef[]) {
+  constructor(mask: Uint32Array, maskHash: number, trieDefs: readonly TrieFieldDef[]) {
     this.mask = mask;
-    this.maskString = maskString;
+    this.maskHash = maskHash;
     const used: number[] = [];
     for (const w of STAGE_WORD_ORDER) if (mask[w] !== 0) used.push(w);
     this.n = used.length;
@@ -196,7 +212,10 @@ interface TrieState {
  * A classifier over payloads of type `T`. See the module comment for semantics.
  */
 export class Classifier<T> {
-  private readonly subtablesByMask = new Map<string, Subtable<T>>();
+  /** Subtables by mask hash (collisions: several subtables under one hash). */
+  private readonly subtablesByMask = new Map<number, Subtable<T>[]>();
+  /** Every subtable, in creation order (iteration order of allRules / matchingLoose scans). */
+  private readonly subtables = new Set<Subtable<T>>();
   /** Subtables in lookup order (OVS pvector: by max priority, stable). */
   private vec: Subtable<T>[] = [];
   private vecDirty = false;
@@ -207,6 +226,11 @@ export class Classifier<T> {
   private trieMaskbits = new Int32Array(0);
   private triePlens = new Uint32Array(0);
   private readonly scratch = new Uint32Array(4);
+  /** Loose-selection indices by criteria mask hash, and how often unindexed masks were asked for. */
+  private readonly looseIdx = new Map<number, LooseIndex<ClsRule<T>>[]>();
+  private nLooseIdx = 0;
+  private looseAsked = new Map<number, number>();
+  private looseClock = 0;
   /** Number of rules (visible or not) in the classifier. */
   nRules = 0;
 
@@ -232,7 +256,7 @@ export class Classifier<T> {
     this.trieMaskbits = new Int32Array(this.tries.length);
     this.triePlens = new Uint32Array(this.tries.length * 4);
     const defs = this.tries.map((t) => t.def);
-    for (const st of this.subtablesByMask.values()) {
+    for (const st of this.subtables) {
       st.setTries(defs);
       for (const r of st.list) {
         if (!isHead(st, r)) continue;
@@ -250,7 +274,7 @@ export class Classifier<T> {
 
   /** Number of subtables (distinct masks). */
   get nSubtables(): number {
-    return this.subtablesByMask.size;
+    return this.subtables.size;
   }
 
   /** Batch mutations: subtable order is re-sorted once at `publish()` (OVS classifier_defer). */
@@ -261,27 +285,83 @@ export class Classifier<T> {
   /** Ends a batch started with `defer()` (OVS classifier_publish). */
   publish(): void {
     this.deferred = false;
-    this.sortVec();
-  }
-
-  private sortVec(): void {
-    if (!this.vecDirty || this.deferred) return;
+    if (!this.vecDirty) return;
     this.vecDirty = false;
     // Stable: ties keep their current order, as glibc's qsort (merge sort) does for OVS's pvector.
     this.vec.sort((a, b) => b.maxPriority - a.maxPriority);
   }
 
-  private subtableFor(mask: Uint32Array, mb: number, create: boolean): Subtable<T> | undefined {
-    let s = '';
-    for (let i = 0; i < FLOW_WORDS; i++) s += (mask[mb + i]! >>> 0).toString(36) + ',';
-    let st = this.subtablesByMask.get(s);
-    if (!st && create) {
-      const m = new Uint32Array(FLOW_WORDS);
-      for (let i = 0; i < FLOW_WORDS; i++) m[i] = mask[mb + i]!;
-      st = new Subtable<T>(m, s, this.tries.map((t) => t.def));
-      this.subtablesByMask.set(s, st);
+  /**
+   * `vec[i]` may be out of place (a new subtable pushed at the end, a subtable whose max priority
+   * moved, or the last one swapped into a removed one's slot): with a deferred batch, sort at
+   * `publish`; otherwise move it to where the stable sort would put it. The rest of `vec` is
+   * sorted (every change outside a batch ends here), so that place is after the others with a
+   * higher priority, or the same priority and a lower index than i: a binary search, one move.
+   */
+  private reposition(i: number): void {
+    if (this.deferred) {
+      this.vecDirty = true;
+      return;
     }
+    const vec = this.vec;
+    const x = vec[i]!;
+    const p = x.maxPriority;
+    // Binary search over the others (vec without index i): count those that go before x.
+    let lo = 0;
+    let hi = vec.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const o = mid < i ? vec[mid]! : vec[mid + 1]!;
+      if (o.maxPriority > p || (o.maxPriority === p && mid < i)) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < i) {
+      vec.copyWithin(lo + 1, lo, i);
+      vec[lo] = x;
+    } else if (lo > i) {
+      vec.copyWithin(i, i + 1, lo + 1);
+      vec[lo] = x;
+    }
+  }
+
+  private static maskHash(mask: Uint32Array, mb: number): number {
+    let h = 0;
+    for (let i = 0; i < FLOW_WORDS; i++) h = hashAdd(h, mask[mb + i]! | 0);
+    return h;
+  }
+
+  private subtableFor(mask: Uint32Array, mb: number, create: boolean): Subtable<T> | undefined {
+    const h = Classifier.maskHash(mask, mb);
+    const list = this.subtablesByMask.get(h);
+    if (list) {
+      for (const st of list) {
+        let eq = true;
+        for (let i = 0; i < FLOW_WORDS; i++) {
+          if (st.mask[i] !== mask[mb + i]) {
+            eq = false;
+            break;
+          }
+        }
+        if (eq) return st;
+      }
+    }
+    if (!create) return undefined;
+    const m = new Uint32Array(FLOW_WORDS);
+    for (let i = 0; i < FLOW_WORDS; i++) m[i] = mask[mb + i]!;
+    const st = new Subtable<T>(m, h, this.tries.map((t) => t.def));
+    if (list) list.push(st);
+    else this.subtablesByMask.set(h, [st]);
+    this.subtables.add(st);
+    for (const idxs of this.looseIdx.values()) for (const idx of idxs) if (idx.covers(m)) st.loose.push(idx);
     return st;
+  }
+
+  private dropSubtable(st: Subtable<T>): void {
+    const list = this.subtablesByMask.get(st.maskHash)!;
+    if (list.length === 1) this.subtablesByMask.delete(st.maskHash);
+    else list.splice(list.indexOf(st), 1);
+    this.subtables.delete(st);
+    st.loose = [];
   }
 
   /**
@@ -302,6 +382,15 @@ export class Classifier<T> {
     return out;
   }
 
+  /** The full hash `ruleHashes` would give for `key[kb..] & st.mask`, without allocating. */
+  private static maskedHash(st: Subtable<unknown>, key: Uint32Array, kb: number): number {
+    let h = 0;
+    const used = st.used;
+    const vals = st.vals;
+    for (let j = 0; j < st.n; j++) h = hashAdd(h, (key[kb + used[j]!]! & vals[j]!) | 0);
+    return h;
+  }
+
   private findEqual(st: Subtable<T>, key: Uint32Array, hash: number): ClsRule<T> | null {
     let head = st.rules.get(hash) ?? null;
     while (head) {
@@ -314,6 +403,23 @@ export class Classifier<T> {
         }
       }
       if (eq) return head;
+      head = head.chain;
+    }
+    return null;
+  }
+
+  /** `findEqual` for an unmasked key at `key[kb..]` (compared under the subtable's mask). */
+  private findEqualMasked(st: Subtable<T>, key: Uint32Array, kb: number, hash: number): ClsRule<T> | null {
+    let head = st.rules.get(hash) ?? null;
+    const used = st.used;
+    const vals = st.vals;
+    while (head) {
+      let j = 0;
+      for (; j < st.n; j++) {
+        const w = used[j]!;
+        if (((key[kb + w]! & vals[j]!) >>> 0) !== head.key[w]) break;
+      }
+      if (j === st.n) return head;
       head = head.chain;
     }
     return null;
@@ -364,6 +470,7 @@ export class Classifier<T> {
         iter.next = null;
         iter.chain = null;
         st.list.delete(iter);
+        for (const idx of st.loose) idx.delete(iter);
         replaced = iter;
       } else {
         rule.next = iter;
@@ -372,21 +479,18 @@ export class Classifier<T> {
     }
     rule.removeVersion = VERSION_NOT_REMOVED;
     st.list.add(rule);
+    for (const idx of st.loose) idx.add(rule);
     if (replaced) return { rule, replaced };
     this.nRules++;
-    if (st.list.size === 1) {
-      st.maxPriority = priority;
-      st.maxCount = 1;
+    const isNew = st.list.size === 1;
+    const raised = st.prios.add(priority);
+    st.maxPriority = st.prios.max;
+    if (isNew) {
       this.vec.push(st);
-      this.vecDirty = true;
-    } else if (priority === st.maxPriority) {
-      st.maxCount++;
-    } else if (priority > st.maxPriority) {
-      st.maxPriority = priority;
-      st.maxCount = 1;
-      this.vecDirty = true;
+      this.reposition(this.vec.length - 1);
+    } else if (raised) {
+      this.reposition(this.vec.indexOf(st));
     }
-    this.sortVec();
     return { rule, replaced: null };
   }
 
@@ -433,6 +537,7 @@ export class Classifier<T> {
     const head = this.findEqual(st, rule.key, hash)!;
     rule.subtable = null;
     st.list.delete(rule);
+    for (const idx of st.loose) idx.delete(rule);
     this.nRules--;
     let destroyed = false;
     if (rule !== head) {
@@ -469,31 +574,24 @@ export class Classifier<T> {
       }
       st.nHeads--;
       if (st.list.size === 0) {
-        this.subtablesByMask.delete(st.maskString);
+        this.dropSubtable(st);
         const i = this.vec.indexOf(st);
         // Swap-remove, then re-sort, as OVS pvector_remove does.
         const last = this.vec.pop()!;
-        if (i < this.vec.length) this.vec[i] = last;
-        this.vecDirty = true;
+        if (i < this.vec.length) {
+          this.vec[i] = last;
+          this.reposition(i);
+        }
         destroyed = true;
       }
     }
     rule.next = null;
     rule.chain = null;
-    if (!destroyed && st.maxPriority === rule.priority && --st.maxCount === 0) {
-      let max = -Infinity;
-      let count = 0;
-      for (const r of st.list) {
-        if (r.priority > max) {
-          max = r.priority;
-          count = 1;
-        } else if (r.priority === max) count++;
-      }
-      st.maxPriority = max;
-      st.maxCount = count;
-      this.vecDirty = true;
+    const lowered = st.prios.delete(rule.priority);
+    if (!destroyed) {
+      st.maxPriority = st.prios.max;
+      if (lowered) this.reposition(this.vec.indexOf(st));
     }
-    this.sortVec();
     return true;
   }
 
@@ -639,15 +737,14 @@ export class Classifier<T> {
 
   /**
    * The rule with exactly this match (key & mask, mask) and priority that is visible in
-   * `version`, or null (OVS classifier_find_rule_exactly).
+   * `version`, or null (OVS classifier_find_rule_exactly). Allocates nothing.
    */
   findExactly(key: Uint32Array, kb: number, mask: Uint32Array, mb: number, priority: number, version: number): ClsRule<T> | null {
+    if (this.nRules === 0) return null;
     const st = this.subtableFor(mask, mb, false);
     if (!st) return null;
-    const k = new Uint32Array(FLOW_WORDS);
-    for (let i = 0; i < FLOW_WORDS; i++) k[i] = (key[kb + i]! & st.mask[i]!) >>> 0;
-    const hashes = this.ruleHashes(st, k);
-    for (let r = this.findEqual(st, k, hashes[st.nIndices]!); r; r = r.next) {
+    const hash = Classifier.maskedHash(st, key, kb);
+    for (let r = this.findEqualMasked(st, key, kb, hash); r; r = r.next) {
       if (r.priority === priority && r.visibleIn(version)) return r;
       if (r.priority < priority) break;
     }
@@ -655,14 +752,77 @@ export class Classifier<T> {
   }
 
   /**
+   * True if a rule of priority `priority` visible in `version` overlaps the match (key, mask):
+   * some flow matches both (OVS classifier_rule_overlaps, for check_overlap). Looks only at
+   * subtables holding that priority; where the match's mask covers the subtable's, one hash probe.
+   */
+  overlaps(key: Uint32Array, kb: number, mask: Uint32Array, mb: number, priority: number, version: number): boolean {
+    for (const st of this.subtables) {
+      if (st.prios.count(priority) === 0) continue;
+      let covers = true;
+      for (let j = 0; j < st.n; j++) {
+        const w = st.used[j]!;
+        const v = st.vals[j]!;
+        if (((mask[mb + w]! & v) >>> 0) !== v) {
+          covers = false;
+          break;
+        }
+      }
+      if (covers) {
+        // Both masks agree on st's bits: the rules to check are those with key & st.mask.
+        const head = this.findEqualMasked(st, key, kb, Classifier.maskedHash(st, key, kb));
+        for (let r = head; r; r = r.next) if (r.priority === priority && r.visibleIn(version)) return true;
+        continue;
+      }
+      for (const r of st.list) {
+        if (r.priority !== priority || !r.visibleIn(version)) continue;
+        let ok = true;
+        for (let j = 0; j < st.n; j++) {
+          const w = st.used[j]!;
+          if (((r.key[w]! ^ key[kb + w]!) & mask[mb + w]! & st.vals[j]!) !== 0) {
+            ok = false;
+            break;
+          }
+        }
+        if (ok) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * Rules visible in `version` whose match is at least as specific as the criteria (OVS
    * cls_rule_is_loose_match / CLS_FOR_EACH_TARGET): the rule's mask has every bit of `mask`, and
    * the rule's key agrees with `key` under `mask`. A catch-all criteria selects every rule.
-   * Allocates the result array.
+   * Order unspecified. Allocates the result array.
+   *
+   * The second time a criteria mask is asked for, an index for it is built (./loose-index.ts; at
+   * most MAX_LOOSE_INDICES, the least recently used goes); from then on a query reads the rules
+   * whose projection hashes like the criteria, O(selected). Without one: every rule of every
+   * subtable whose mask covers the criteria's, as OVS.
    */
   matchingLoose(key: Uint32Array, kb: number, mask: Uint32Array, mb: number, version: number): ClsRule<T>[] {
     const out: ClsRule<T>[] = [];
-    for (const st of this.subtablesByMask.values()) {
+    if (this.nRules === 0) return out;
+    let catchAll = true;
+    for (let i = 0; i < FLOW_WORDS; i++) {
+      if (mask[mb + i] !== 0) {
+        catchAll = false;
+        break;
+      }
+    }
+    const idx = catchAll ? null : this.looseIndexFor(mask, mb);
+    if (idx) {
+      const b = idx.candidates(key, kb);
+      if (b === undefined) return out;
+      if (b instanceof Set) {
+        for (const r of b) if (this.looseMatch(r, key, kb, mask, mb, version)) out.push(r);
+      } else if (this.looseMatch(b, key, kb, mask, mb, version)) {
+        out.push(b);
+      }
+      return out;
+    }
+    for (const st of this.subtables) {
       let covers = true;
       for (let i = 0; i < FLOW_WORDS; i++) {
         if ((mask[mb + i]! & ~st.mask[i]!) !== 0) {
@@ -671,26 +831,75 @@ export class Classifier<T> {
         }
       }
       if (!covers) continue;
-      for (const r of st.list) {
-        if (!r.visibleIn(version)) continue;
-        let ok = true;
-        for (let i = 0; i < FLOW_WORDS; i++) {
-          const m = mask[mb + i]!;
-          if (((r.key[i]! ^ key[kb + i]!) & m) !== 0) {
-            ok = false;
-            break;
-          }
-        }
-        if (ok) out.push(r);
-      }
+      for (const r of st.list) if (this.looseMatch(r, key, kb, mask, mb, version)) out.push(r);
     }
     return out;
+  }
+
+  private looseMatch(r: ClsRule<T>, key: Uint32Array, kb: number, mask: Uint32Array, mb: number, version: number): boolean {
+    if (!r.visibleIn(version)) return false;
+    for (let i = 0; i < FLOW_WORDS; i++) {
+      if (((r.key[i]! ^ key[kb + i]!) & mask[mb + i]!) !== 0) return false;
+    }
+    return true;
+  }
+
+  /** The loose index for this criteria mask: existing, or built on the mask's second query. */
+  private looseIndexFor(mask: Uint32Array, mb: number): LooseIndex<ClsRule<T>> | null {
+    const h = Classifier.maskHash(mask, mb);
+    const list = this.looseIdx.get(h);
+    if (list) {
+      for (const idx of list) {
+        if (idx.sameMask(mask, mb)) {
+          idx.lastUse = ++this.looseClock;
+          return idx;
+        }
+      }
+    }
+    const asked = (this.looseAsked.get(h) ?? 0) + 1;
+    if (asked < 2 || this.nRules < LOOSE_INDEX_MIN_RULES) {
+      if (this.looseAsked.size >= 4096) this.looseAsked = new Map();
+      this.looseAsked.set(h, asked);
+      return null;
+    }
+    this.looseAsked.delete(h);
+    if (this.nLooseIdx >= MAX_LOOSE_INDICES) this.evictLooseIndex();
+    const idx = new LooseIndex<ClsRule<T>>(mask, mb, h);
+    idx.lastUse = ++this.looseClock;
+    for (const st of this.subtables) {
+      if (!idx.covers(st.mask)) continue;
+      st.loose.push(idx);
+      for (const r of st.list) idx.add(r);
+    }
+    if (list) list.push(idx);
+    else this.looseIdx.set(h, [idx]);
+    this.nLooseIdx++;
+    return idx;
+  }
+
+  private evictLooseIndex(): void {
+    let victim: LooseIndex<ClsRule<T>> | null = null;
+    for (const list of this.looseIdx.values()) for (const idx of list) if (!victim || idx.lastUse < victim.lastUse) victim = idx;
+    if (!victim) return;
+    const list = this.looseIdx.get(victim.maskHash)!;
+    if (list.length === 1) this.looseIdx.delete(victim.maskHash);
+    else list.splice(list.indexOf(victim), 1);
+    this.nLooseIdx--;
+    for (const st of this.subtables) {
+      const i = st.loose.indexOf(victim);
+      if (i >= 0) st.loose.splice(i, 1);
+    }
+  }
+
+  /** Number of loose-selection indices held (diagnostics, tests). */
+  get nLooseIndices(): number {
+    return this.nLooseIdx;
   }
 
   /** Every rule in the classifier (visible or not), subtable by subtable. Allocates. */
   allRules(): ClsRule<T>[] {
     const out: ClsRule<T>[] = [];
-    for (const st of this.subtablesByMask.values()) for (const r of st.list) out.push(r);
+    for (const st of this.subtables) for (const r of st.list) out.push(r);
     return out;
   }
 
@@ -698,7 +907,17 @@ export class Classifier<T> {
   subtableOrder(): number[] {
     return this.vec.map((s) => s.maxPriority);
   }
+
+  /** The subtables' masks in lookup order (for tests and diagnostics; do not modify). */
+  subtableMasks(): Uint32Array[] {
+    return this.vec.map((s) => s.mask);
+  }
 }
+
+/** Loose-selection indices kept per classifier (each costs O(1) per insert/remove in the subtables it covers). */
+const MAX_LOOSE_INDICES = 8;
+/** Below this many rules a scan is as cheap as an index. */
+const LOOSE_INDEX_MIN_RULES = 64;
 
 function isHead<T>(st: Subtable<T>, r: ClsRule<T>): boolean {
   for (let h = st.rules.get(r.hashes[st.nIndices]!) ?? null; h; h = h.chain) if (h === r) return true;
