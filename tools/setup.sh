@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libpcap-dev iproute2 ethtool iperf3 procps)
+APT_PACKAGES=(libpcap-dev iproute2 ethtool iperf3 procps iputils-ping tcpdump util-linux)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
