@@ -8,8 +8,8 @@
  *    `quota` upcalls from a port per visit, until `maxBatch` (64, UPCALL_MAX_BATCH) MISS upcalls
  *    are gathered or a whole pass finds nothing. ACTION upcalls met on the way are set apart (up
  *    to `maxActions` more). A port whose producer ring is fuller than `shedFraction` is drained to
- *    half: its MISS upcalls are dropped (counted as shed), its ACTION upcalls kept — the datapath
- *    queues both kinds on one per-port queue, and this keeps a MISS storm from filling it.
+ *    1/8: its MISS upcalls are dropped (counted as shed), its ACTION upcalls kept — the datapath
+ *    queues both kinds on one per-port queue, and this keeps a MISS storm from keeping it full.
  * 2. ACTION upcalls: controller cookies become packet-ins; slow-path cookies are translated (with
  *    side effects) and executed without installing anything (OVS SLOW_PATH_UPCALL); others are
  *    delivered as 'userspace' packet-ins.
@@ -279,13 +279,13 @@ export class HandlerCore {
     return k;
   }
 
-  /** Drains an overfull producer ring of `p` to half: MISS upcalls shed, ACTION upcalls kept. */
+  /** Drains an overfull producer ring of `p` to 1/8 of its capacity: MISS upcalls shed, ACTION upcalls kept. */
   private shed(p: PortQ): number {
     let n = 0;
     for (const r of p.rings) {
       const c = r.count();
       if (c <= r.capacity * this.cfg.shedFraction) continue;
-      let excess = c - (r.capacity >>> 1);
+      let excess = c - (r.capacity >>> 3);
       const tmp = this.tmp, area = this.area, f = this.stats.f, line = p.line, h = this.hLine;
       while (excess > 0 && this.nAct < ACTION_CAP) {
         const k = r.pop(tmp, 0, Math.min(excess, CAP, ACTION_CAP - this.nAct));

@@ -20,9 +20,9 @@ export interface HandlerConfig {
   /** Most ACTION upcalls per round (processed before the misses). Default 64. */
   maxActions: number;
   /**
-   * A producer ring fuller than this fraction of its capacity is drained down to half by the
+   * A producer ring fuller than this fraction of its capacity is drained down to 1/8 by the
    * handler, dropping (shedding) its MISS upcalls and keeping its ACTION upcalls, so a MISS storm
-   * cannot fill the queue ACTION upcalls share. 0 disables shedding. Default 0.75.
+   * does not keep the queue ACTION upcalls share full. 0 disables shedding. Default 0.5.
    */
   shedFraction: number;
   /** Empty rounds before sleeping, as µs of polling. Default 50. */
@@ -32,7 +32,7 @@ export interface HandlerConfig {
 }
 
 export const DEFAULT_HANDLER_CONFIG: HandlerConfig = {
-  quota: 16, maxBatch: 64, maxActions: 64, shedFraction: 0.75, idleSpinUs: 50, maxSleepMs: 1000,
+  quota: 16, maxBatch: 64, maxActions: 64, shedFraction: 0.5, idleSpinUs: 50, maxSleepMs: 1000,
 };
 
 export interface HandlerInit {
