@@ -4,6 +4,7 @@ export * from './tunables.js';
 export * from './threads.js';
 export * from './methods.js';
 export * from './switch-methods.js';
+export * from './ofproto-methods.js';
 export * from './framing.js';
 export * from './server.js';
 export * from './client.js';

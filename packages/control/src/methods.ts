@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { MAX_THREADS_PER_KIND, type ThreadKind } from './threads.js';
 import { tunablesPatchSchema, type Tunables, type TunablesPatch } from './tunables.js';
 import type { SwitchMethods } from './switch-methods.js';
+import type { OfprotoMethods } from './ofproto-methods.js';
 
 /** Levels of the daemon's logger (pino's names). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -130,7 +131,7 @@ export interface CoreMethods {
 
 /** Every method known to the type system: the core ones plus those other packages merge in. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface MethodTable extends CoreMethods, SwitchMethods {}
+export interface MethodTable extends CoreMethods, SwitchMethods, OfprotoMethods {}
 
 export type CoreMethodName = keyof CoreMethods;
 export type MethodName = keyof MethodTable;

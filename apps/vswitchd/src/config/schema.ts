@@ -18,6 +18,9 @@ import { MAX_THREADS_PER_KIND, PORT_TYPE_NAMES, VLAN_MODES, TUNABLE_NAMES, TUNAB
 
 export const CONFIG_VERSION = 1;
 
+/** The rules of a new bridge: OVS's default flow. */
+export const DEFAULT_OPENFLOW_RULES: readonly string[] = ['priority=0 actions=NORMAL'];
+
 /** A bridge or port name: 1..15 characters of [A-Za-z0-9_.-], not starting with '-' or '.'. */
 export const nameSchema = z
   .string()
@@ -79,9 +82,11 @@ export const coreConfigShape = {
     .strictObject({ pmd: threadCount, handler: threadCount, revalidator: threadCount })
     .default({ pmd: null, handler: null, revalidator: null }),
   tunables: tunablesFileSchema,
+  // A new bridge has OVS's default rule (ovs-vswitchd adds `priority=0 actions=NORMAL` to every
+  // bridge it creates); an explicit empty list stays empty.
   openflow: z
-    .strictObject({ rules: z.array(z.string().min(1).max(65536)).max(1_000_000).default([]) })
-    .default({ rules: [] }),
+    .strictObject({ rules: z.array(z.string().min(1).max(65536)).max(1_000_000).default(() => [...DEFAULT_OPENFLOW_RULES]) })
+    .default(() => ({ rules: [...DEFAULT_OPENFLOW_RULES] })),
 };
 
 export const coreConfigSchema = z.strictObject(coreConfigShape);

@@ -5,10 +5,12 @@
  * (@tsvs/control switch-methods.ts).
  *
  * Start: open the datapath with the configured PMD count (its local port, odp port 0, is named
- * after the bridge) → the supervisor adopts the PMD kind → tunables applied → configured ports
- * opened. Tunables follow config changes live (emc-insert-inv-prob goes to the flow table).
- * Stop: PMD restarts off → every datapath flow deleted → ports closed and PMD threads stopped
- * (Datapath.close). The daemon saves the config afterwards.
+ * after the bridge) → the supervisor adopts the PMD kind → the OpenFlow layer (openflow.ts:
+ * @tsvs/ofproto Ofproto with its handler and revalidator threads, adopted too) → configured ports
+ * opened as bridge ports → saved rules added. Tunables follow config changes live
+ * (emc-insert-inv-prob goes to the flow table, the others to the Ofproto).
+ * Stop: PMD restarts off → rules saved, handlers and revalidators stopped → every datapath flow
+ * deleted → ports closed and PMD threads stopped (Datapath.close). The daemon saves the config.
  */
 import { RpcError, RpcErrorCode, switchParamSchemas, type StatsSample } from '@tsvs/control';
 import { Datapath, type PmdCounterName } from '@tsvs/dpif';
@@ -16,6 +18,7 @@ import type { Daemon } from '../daemon.js';
 import type { DaemonPlugin } from '../plugin.js';
 import { Dpctl } from './dpctl.js';
 import { hexFrames, injectFrames } from './inject.js';
+import { OpenFlowLayer } from './openflow.js';
 import { PmdGroup } from './pmd-group.js';
 import { SwitchPorts, datapathBackend } from './ports.js';
 
@@ -27,6 +30,8 @@ export interface SwitchPluginOptions {
   flowCapacity?: number;
   /** Packet buffers (default: the datapath's, 16384). */
   poolBuffers?: number;
+  /** Run the OpenFlow layer (handlers, revalidators, rules). Default true. */
+  openflow?: boolean;
 }
 
 export class SwitchPlugin implements DaemonPlugin {
@@ -34,6 +39,7 @@ export class SwitchPlugin implements DaemonPlugin {
   dp: Datapath | undefined;
   ports: SwitchPorts | undefined;
   pmds: PmdGroup | undefined;
+  openflow: OpenFlowLayer | undefined;
   private dpctl: Dpctl | undefined;
   private onConfigChange: (() => void) | undefined;
 
@@ -144,7 +150,11 @@ export class SwitchPlugin implements DaemonPlugin {
     this.pmds = new PmdGroup(dp, { log: d.log.child({ subsystem: 'pmd' }) });
     this.pmds.attach(await d.supervisor.adopt('pmd', this.pmds));
     this.dpctl = new Dpctl(dp);
-    this.ports = new SwitchPorts(d, dp, datapathBackend(dp));
+    if (this.options.openflow ?? true) {
+      this.openflow = await OpenFlowLayer.open(d, dp);
+      this.openflow.register();
+    }
+    this.ports = new SwitchPorts(d, dp, this.openflow ? this.openflow.backend() : datapathBackend(dp));
     const ports = this.ports;
     d.setPortsView(() => ports.show());
     d.setDatapathView(() => {
@@ -154,6 +164,10 @@ export class SwitchPlugin implements DaemonPlugin {
     this.onConfigChange = () => this.applyTunables(d);
     d.config.on('change', this.onConfigChange);
     await ports.restore();
+    if (this.openflow) {
+      this.openflow.restoreRules();
+      this.openflow.startPersistence();
+    }
   }
 
   private applyTunables(d: Daemon): void {
@@ -161,11 +175,19 @@ export class SwitchPlugin implements DaemonPlugin {
     const t = d.config.get().tunables;
     const inv = Math.min(t['emc-insert-inv-prob'], 0x7fffffff);
     if (this.dp.table.emcInsertInvProb !== inv) this.dp.table.emcInsertInvProb = inv;
+    this.openflow?.applyTunables(t);
   }
 
   async stop(d: Daemon): Promise<void> {
     if (this.onConfigChange) d.config.off('change', this.onConfigChange);
     this.pmds?.close();
+    const openflow = this.openflow;
+    this.openflow = undefined;
+    if (openflow) {
+      // Save the rules as they are now (rules that timed out since the last check included).
+      await openflow.persistRules('stop').catch(() => undefined);
+      await openflow.close();
+    }
     const dp = this.dp;
     this.dp = undefined;
     this.dpctl = undefined;
@@ -181,11 +203,12 @@ export class SwitchPlugin implements DaemonPlugin {
       recv: c.recv, emcHit: c.emc_hit, maskedHit: c.masked_hit, miss: c.miss, lost: c.lost,
       busyNs: c.busy_ns, idleNs: c.idle_ns, sleepNs: c.sleep_ns,
     });
+    const reval = this.openflow?.ofproto.upcallShowData();
     const restarts: Record<string, number> = {};
     for (const k of d.supervisor.kindNames()) restarts[k] = d.supervisor.restarts(k);
     return {
       timeMs: Date.now(),
-      flows: { current: dp.table.flowCount, limit: null },
+      flows: { current: dp.table.flowCount, limit: reval ? reval.flows.limit : null },
       pmds: dp.pmdStats().filter((x) => x.pmdId >= 0).map((x) => ({ pmdId: x.pmdId, ...pick(x.counters as Record<PmdCounterName, number>) })),
       ports: dp.portList().map((p) => {
         const st = dp.portStats(p.portNo);
@@ -194,8 +217,14 @@ export class SwitchPlugin implements DaemonPlugin {
           rxDropped: st.rx_dropped, txDropped: st.tx_dropped, rxErrors: st.rx_errors, txErrors: st.tx_errors,
         };
       }),
-      revalidators: [],
-      revalidation: null,
+      revalidators: reval ? reval.revalidators.map((r) => ({ id: r.id, keys: r.keys, dumped: r.dumped, swept: r.swept })) : [],
+      revalidation: reval
+        ? {
+            rounds: reval.rounds,
+            deleted: reval.deleted.idle + reval.deleted.revalidation + reval.deleted.flow_limit + reval.deleted.purge,
+            modified: reval.modified, lastRoundMs: reval.lastRoundMs, dumpDurationMs: reval.dumpDurationMs,
+          }
+        : null,
       restarts,
     };
   }
