@@ -6,13 +6,15 @@
  *   - ringbufjs:          ringbuf.js 0.4 RingBuffer<Uint32Array> (the design card's proposal)
  *   - postmessage_batch:  one MessagePort message per batch (a Uint32Array(32), structured clone)
  *   - postmessage_single: one message per item
- * Figures are items per second (millions, median of --reps runs), their ratios, and the doorbell
+ * Figures are items per second (millions, median of --reps runs; variants take turns in each
+ * repetition), the median of the per-repetition ratios, and the doorbell
  * wake-up latency (push into an empty ring -> sleeping consumer has the item; p50/p99 in µs).
  * Each run checks the consumer's sum of items, so a lossy transport cannot look fast.
  */
 import { Worker } from 'node:worker_threads';
 import { MessageChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { RingBuffer } from 'ringbuf.js';
 import { DoorbellBank, SpscRing } from '@tsvs/shm';
 
@@ -97,27 +99,36 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   ];
   const oi = args.indexOf('--only');
   const only = oi >= 0 ? new Set((args[oi + 1] ?? '').split(',')) : null;
-  const out: Record<string, unknown> = { batch: 32, item_bytes: 4, ring_capacity: RING_CAPACITY, reps };
+  // Other processes on the 2 vCPUs make spinning pairs collapse: record the load next to the figures.
+  const out: Record<string, unknown> = { batch: 32, item_bytes: 4, ring_capacity: RING_CAPACITY, reps, loadavg_1m_at_start: Number(loadavg()[0]!.toFixed(2)) };
   const rates: Record<string, number> = {};
-  for (const [kind, n] of plan) {
-    if (only && !only.has(kind)) continue;
-    const rs: number[] = [];
-    for (let r = 0; r < reps; r++) {
+  const runs: Record<string, number[]> = {};
+  const kinds = plan.filter(([k]) => !only || only.has(k));
+  // Variants take turns within each repetition, so that a burst of load from other processes hits
+  // them alike; ratios are computed per repetition (paired) and their median is reported.
+  for (let r = 0; r < reps; r++) {
+    for (const [kind, n] of kinds) {
       const { mps } = await runPair(kind, n);
-      rs.push(mps);
-      process.stderr.write(`ring: ${kind} run ${r + 1}/${reps}: ${mps.toFixed(1)} M items/s\n`);
+      (runs[kind] ??= []).push(mps);
+      process.stderr.write(`ring: rep ${r + 1}/${reps} ${kind}: ${mps.toFixed(1)} M items/s\n`);
     }
+  }
+  for (const [kind] of kinds) {
+    const rs = runs[kind]!;
     rates[kind] = median(rs);
     out[`${kind}_mitems_s`] = Number(rates[kind]!.toFixed(2));
     out[`${kind}_mitems_s_best`] = Number(Math.max(...rs).toFixed(2));
     out[`${kind}_mitems_s_runs`] = rs.map((x) => Number(x.toFixed(2)));
   }
-  const ratio = (a: string, b: string): number | null =>
-    rates[a] !== undefined && rates[b] !== undefined ? Number((rates[a]! / rates[b]!).toFixed(2)) : null;
+  const ratio = (a: string, b: string): number | null => {
+    if (!runs[a] || !runs[b]) return null;
+    return Number(median(runs[a]!.map((x, i) => x / runs[b]![i]!)).toFixed(2));
+  };
   out['tsvs_vs_ringbufjs'] = ratio('tsvs', 'ringbufjs');
   out['tsvs_vs_postmessage_batch'] = ratio('tsvs', 'postmessage_batch');
   out['tsvs_vs_postmessage_single'] = ratio('tsvs', 'postmessage_single');
   out['tsvs_doorbell_vs_tsvs'] = ratio('tsvs_doorbell', 'tsvs');
+  out['tsvs_doorbell_vs_ringbufjs'] = ratio('tsvs_doorbell', 'ringbufjs');
   if (only && !only.has('wake')) return out;
   const wake = await runPair('wake', 200);
   out['doorbell_wake_p50_us'] = Number((wake.consumer['p50_us'] as number).toFixed(1));
