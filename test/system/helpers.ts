@@ -30,18 +30,7 @@ export function requireRoot(ctx: Mocha.Context): void {
     ctx.skip();
   }
   const missing = ['ip', 'ethtool', 'ping'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
-  if (missing.includes('ping')) {
-    // iputils-ping is not in tools/setup.sh's list (yet); CI runs as root, so install it here.
-    spawnSync('apt-get', ['install', '-y', '-qq', 'iputils-ping'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  }
-  // Transitional gate while the daemon's live ports are being wired (remove once `add-port` exists
-  // everywhere): without the command every test here would fail in its `before` hook.
-  if (process.env.TSVS_SYSTEM_PEER !== 'ovs' && spawnSync(process.execPath, [CLI, 'add-port', '--help'], { stdio: 'ignore' }).status !== 0) {
-    console.log('    skipped: this tsvs CLI has no `add-port` command yet (live system ports not wired)');
-    ctx.skip();
-  }
-  const still = ['ip', 'ethtool', 'ping'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
-  if (still.length > 0) throw new Error(`system tests need: ${still.join(', ')} (apt-get install iproute2 ethtool iputils-ping)`);
+  if (missing.length > 0) throw new Error(`system tests need: ${missing.join(', ')} (bash tools/setup.sh installs iproute2, ethtool, iputils-ping)`);
 }
 
 // ---- cleanup registry ----
