@@ -1,5 +1,5 @@
 /**
- * `pnpm bench vs-ovs [--json] [--hosts 2|3] [--seconds S] [--only ovs|tsvs] [--pmd-threads N] [--prefix P]`:
+ * `pnpm bench vs-ovs [--json] [--hosts 2|3] [--seconds S] [--only ovs|tsvs] [--pmd-threads N] [--tsvs-flows normal|dpctl] [--prefix P]`:
  * tsvs side by side with Open vSwitch 3.1's userspace datapath, on the same hosts, veth pairs and
  * offload settings, one switch after the other in one invocation (OVS first).
  *
@@ -8,6 +8,9 @@
  * runs in turn (vs-ovs/switches.ts: OVS via tools/ovs-peer/ovs-peer.sh, datapath_type=netdev,
  * NORMAL; tsvs via its CLI, `system` ports, NORMAL). Offloads off on both ends
  * (`ethtool -K IF tx off rx off tso off gso off gro off`). Traffic runs host 0 -> host 1.
+ *
+ * `--tsvs-flows dpctl` is a diagnostic of the fast path alone: tsvs gets static datapath flows
+ * between the two ports instead of NORMAL (see vs-ovs/switches.ts); the default is NORMAL.
  *
  * Per switch, after both hosts reach each other (warm-up pings): ping (200 at 5 ms), iperf3 TCP
  * (S s, default 5), iperf3 UDP 64-byte payloads at unlimited rate (S s), new TCP connections
@@ -38,10 +41,10 @@ const EXTRA = ['tcp_retransmits', 'udp64_offered_kpps', 'ping_received', 'tcp_co
 type Key = (typeof MAIN)[number] | (typeof EXTRA)[number];
 type Figures = Partial<Record<Key, number>>;
 
-interface Opts { hosts: number; seconds: number; only: string | null; pmdThreads: number | null; prefix: string }
+interface Opts { hosts: number; seconds: number; only: string | null; pmdThreads: number | null; prefix: string; tsvsFlows: 'normal' | 'dpctl' }
 
 function parseArgs(args: string[]): Opts {
-  const o: Opts = { hosts: 2, seconds: 5, only: null, pmdThreads: null, prefix: `vo${process.pid % 100000}` };
+  const o: Opts = { hosts: 2, seconds: 5, only: null, pmdThreads: null, prefix: `vo${process.pid % 100000}`, tsvsFlows: 'normal' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = args[i + 1];
@@ -56,6 +59,10 @@ function parseArgs(args: string[]): Opts {
     else if (a === '--only') {
       if (v !== 'ovs' && v !== 'tsvs') throw new BenchError(`bad value '${v ?? ''}' for --only (want ovs or tsvs)`);
       o.only = v;
+      i++;
+    } else if (a === '--tsvs-flows') {
+      if (v !== 'normal' && v !== 'dpctl') throw new BenchError(`bad value '${v ?? ''}' for --tsvs-flows (want normal or dpctl)`);
+      o.tsvsFlows = v;
       i++;
     } else if (a === '--prefix') {
       if (v === undefined || !/^[a-z][a-z0-9]{0,7}$/.test(v)) throw new BenchError(`bad value '${v ?? ''}' for --prefix (a lower-case letter then up to 7 letters or digits)`);
@@ -136,7 +143,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const topo = topologyUp(root, o.prefix, o.hosts, '10.77.0');
     offloads = offloadStates(topo);
     log(`${o.hosts} hosts (${topo.hosts.map((h) => `${h.ns} ${h.ip4}`).join(', ')}), switch namespace ${topo.switchNs}; ${offloads}`);
-    const order: Switch[] = [new OvsSwitch(root), new TsvsSwitch(root, o.pmdThreads ? { pmdThreads: o.pmdThreads } : {})];
+    const order: Switch[] = [new OvsSwitch(root), new TsvsSwitch(root, { flows: o.tsvsFlows, ...(o.pmdThreads ? { pmdThreads: o.pmdThreads } : {}) })];
     for (const sw of order) {
       if (o.only && o.only !== sw.name) continue;
       try {

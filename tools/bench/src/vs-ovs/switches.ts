@@ -85,7 +85,12 @@ export class TsvsSwitch implements Switch {
   private ns = '';
   private stopFn: (() => void) | null = null;
 
-  constructor(private readonly root: string, private readonly opts: { pmdThreads?: number } = {}) {}
+  /**
+   * `flows`: 'normal' (default: the bridge's default OpenFlow flow NORMAL, misses go up to the
+   * handlers) or 'dpctl' (a fast-path-only diagnostic: static datapath flows `in_port(A),eth()` ->
+   * B between the first two ports, both ways, installed with `tsvs dpctl add-flow`; no slow path).
+   */
+  constructor(private readonly root: string, private readonly opts: { pmdThreads?: number; flows?: 'normal' | 'dpctl' } = {}) {}
 
   /** argv of a tsvs CLI command against this instance, run in the switch namespace. */
   cli(args: string[]): string[] {
@@ -110,6 +115,17 @@ export class TsvsSwitch implements Switch {
       if (this.opts.pmdThreads) start.push('--pmd-threads', String(this.opts.pmdThreads));
       sh(this.cli(start), { timeout: 60_000 });
       for (const h of topo.hosts) sh(this.cli(['add-port', h.outer, '--type', 'system']), { timeout: 30_000 });
+      if (this.opts.flows === 'dpctl') {
+        const [a, b] = [topo.hosts[0]!.outer, topo.hosts[1]!.outer];
+        const odp = (name: string): string => {
+          const j = JSON.parse(sh(this.cli(['show', '--json'])).stdout) as { bridge: { ports: { name: string; odpPort: number | null }[] } };
+          const n = j.bridge.ports.find((x) => x.name === name)?.odpPort;
+          if (n === undefined || n === null) throw new BenchError(`tsvs show: no odp port number for ${name}`);
+          return String(n);
+        };
+        sh(this.cli(['dpctl', 'add-flow', `in_port(${a}),eth()`, odp(b)]));
+        sh(this.cli(['dpctl', 'add-flow', `in_port(${b}),eth()`, odp(a)]));
+      }
     } catch (e) {
       const log = existsSync(join(this.dir, 'tsvs.log')) ? readFileSync(join(this.dir, 'tsvs.log'), 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
       this.stop();
@@ -129,7 +145,8 @@ export class TsvsSwitch implements Switch {
       const s = JSON.parse(show) as { threads: Record<string, { count?: number }> };
       threads = Object.entries(s.threads).map(([k, t]) => `${k}=${t.count ?? '?'}`).join(' ');
     } catch { /* older daemon */ }
-    return `${v || 'tsvs'}, system ports, NORMAL${threads ? `, threads ${threads}` : ''}`;
+    const flows = this.opts.flows === 'dpctl' ? 'static dpctl flows (no slow path)' : 'NORMAL';
+    return `${v || 'tsvs'}, system ports, ${flows}${threads ? `, threads ${threads}` : ''}`;
   }
 
   dumpFlows(): string {
