@@ -1,5 +1,5 @@
 /**
- * `pnpm bench vs-ovs [--json] [--hosts 2|3] [--seconds S] [--only ovs|tsvs] [--pmd-threads N] [--tsvs-flows normal|dpctl] [--prefix P]`:
+ * `pnpm bench vs-ovs [--json] [--hosts 2|3] [--seconds S] [--rounds R] [--only ovs|tsvs] [--pmd-threads N] [--tsvs-flows normal|dpctl] [--prefix P]`:
  * tsvs side by side with Open vSwitch 3.1's userspace datapath, on the same hosts, veth pairs and
  * offload settings, one switch after the other in one invocation (OVS first).
  *
@@ -9,6 +9,8 @@
  * NORMAL; tsvs via its CLI, `system` ports, NORMAL). Offloads off on both ends
  * (`ethtool -K IF tx off rx off tso off gso off gro off`). Traffic runs host 0 -> host 1.
  *
+ * `--rounds R` (default 1) measures each switch R times, OVS first and then alternating (ABBA...);
+ * every figure is the median over the rounds (these shared 2-vCPU machines are noisy).
  * `--tsvs-flows dpctl` is a diagnostic of the fast path alone: tsvs gets static datapath flows
  * between the two ports instead of NORMAL (see vs-ovs/switches.ts); the default is NORMAL.
  *
@@ -41,10 +43,10 @@ const EXTRA = ['tcp_retransmits', 'udp64_offered_kpps', 'ping_received', 'tcp_co
 type Key = (typeof MAIN)[number] | (typeof EXTRA)[number];
 type Figures = Partial<Record<Key, number>>;
 
-interface Opts { hosts: number; seconds: number; only: string | null; pmdThreads: number | null; prefix: string; tsvsFlows: 'normal' | 'dpctl' }
+interface Opts { hosts: number; seconds: number; rounds: number; only: string | null; pmdThreads: number | null; prefix: string; tsvsFlows: 'normal' | 'dpctl' }
 
 function parseArgs(args: string[]): Opts {
-  const o: Opts = { hosts: 2, seconds: 5, only: null, pmdThreads: null, prefix: `vo${process.pid % 100000}`, tsvsFlows: 'normal' };
+  const o: Opts = { hosts: 2, seconds: 5, rounds: 1, only: null, pmdThreads: null, prefix: `vo${process.pid % 100000}`, tsvsFlows: 'normal' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = args[i + 1];
@@ -55,6 +57,7 @@ function parseArgs(args: string[]): Opts {
     };
     if (a === '--hosts') o.hosts = int(2, 3);
     else if (a === '--seconds') o.seconds = int(1, 60);
+    else if (a === '--rounds') o.rounds = int(1, 9);
     else if (a === '--pmd-threads') o.pmdThreads = int(1, 8);
     else if (a === '--only') {
       if (v !== 'ovs' && v !== 'tsvs') throw new BenchError(`bad value '${v ?? ''}' for --only (want ovs or tsvs)`);
@@ -118,6 +121,14 @@ async function measure(sw: Switch, topo: BenchTopology, o: Opts, switches: Recor
   }
 }
 
+/** Median of the defined values (mean of the middle two for an even count); null if none. */
+function median(xs: (number | undefined)[]): number | null {
+  const v = xs.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : round((v[m - 1]! + v[m]!) / 2, 4);
+}
+
 function table(res: Record<string, { tsvs: number | null; ovs: number | null }>, ratios: Record<string, number | null>): string {
   const rows = [['figure', 'tsvs', 'ovs', 'tsvs/ovs']];
   for (const k of [...MAIN, ...EXTRA]) {
@@ -135,7 +146,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   for (const tool of ['ip', 'ethtool', 'iperf3', 'ping']) {
     if (sh(['sh', '-c', `command -v ${tool}`], { allowFail: true }).status !== 0) throw new BenchError(`'${tool}' is missing (bash tools/setup.sh installs iproute2, ethtool, iperf3; ping: apt-get install iputils-ping)`);
   }
-  const figures: { tsvs: Figures; ovs: Figures } = { tsvs: {}, ovs: {} };
+  const runs: { tsvs: Figures[]; ovs: Figures[] } = { tsvs: [], ovs: [] };
   const switches: Record<string, string> = {};
   const errors: Record<string, string> = {};
   let offloads = '';
@@ -143,15 +154,20 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const topo = topologyUp(root, o.prefix, o.hosts, '10.77.0');
     offloads = offloadStates(topo);
     log(`${o.hosts} hosts (${topo.hosts.map((h) => `${h.ns} ${h.ip4}`).join(', ')}), switch namespace ${topo.switchNs}; ${offloads}`);
-    const order: Switch[] = [new OvsSwitch(root), new TsvsSwitch(root, { flows: o.tsvsFlows, ...(o.pmdThreads ? { pmdThreads: o.pmdThreads } : {}) })];
-    for (const sw of order) {
-      if (o.only && o.only !== sw.name) continue;
-      try {
-        figures[sw.name] = await measure(sw, topo, o, switches);
-      } catch (e) {
-        if (!(e instanceof BenchError)) throw e;
-        errors[sw.name] = e.message;
-        log(`${sw.name}: FAILED: ${e.message}`);
+    const pair: Switch[] = [new OvsSwitch(root), new TsvsSwitch(root, { flows: o.tsvsFlows, ...(o.pmdThreads ? { pmdThreads: o.pmdThreads } : {}) })];
+    for (let r = 0; r < o.rounds; r++) {
+      // OVS first, then alternating (ABBA...), so that a drift in the machine's load favours neither.
+      const order = r % 2 === 0 ? pair : [...pair].reverse();
+      for (const sw of order) {
+        if ((o.only && o.only !== sw.name) || errors[sw.name]) continue;
+        if (o.rounds > 1) log(`round ${r + 1}/${o.rounds}`);
+        try {
+          runs[sw.name].push(await measure(sw, topo, o, switches));
+        } catch (e) {
+          if (!(e instanceof BenchError)) throw e;
+          errors[sw.name] = e.message;
+          log(`${sw.name}: FAILED: ${e.message}`);
+        }
       }
     }
   } finally {
@@ -160,8 +176,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const ratios: Record<string, number | null> = {};
   for (const k of [...MAIN, ...EXTRA]) {
-    const t = figures.tsvs[k] ?? null;
-    const v = figures.ovs[k] ?? null;
+    const t = median(runs.tsvs.map((f) => f[k]));
+    const v = median(runs.ovs.map((f) => f[k]));
     out[k] = { tsvs: t, ovs: v };
     if ((MAIN as readonly string[]).includes(k)) ratios[k] = t !== null && v !== null && v !== 0 ? round(t / v, 3) : null;
   }
@@ -171,6 +187,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   out.switches = switches;
   out.hosts = o.hosts;
   out.seconds = o.seconds;
+  out.rounds = o.rounds;
   out.offloads = offloads;
   if (Object.keys(errors).length > 0) out.errors = errors;
   return out;
