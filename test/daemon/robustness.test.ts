@@ -106,8 +106,8 @@ describe('daemon e2e: hostile control clients and crashing threads', function ()
 
   for (const kind of ['pmd', 'handler', 'revalidator'] as const) {
     for (const how of ['throw', 'exit', 'terminate'] as const) {
-      // A PMD loop never calls process.exit: that fault cannot be injected (tested below).
-      if (kind === 'pmd' && how === 'exit') continue;
+      // The real thread loops never call process.exit: that fault cannot be injected (tested below).
+      if (how === 'exit') continue;
       it(`restarts a ${kind} thread that dies by ${how} within 1 s and counts it in show`, async () => {
         await startForeground(sb, ['--pmd-threads', '2']);
         const before = await show(sb);
@@ -138,16 +138,19 @@ describe('daemon e2e: hostile control clients and crashing threads', function ()
     }
   }
 
-  it('refuses to make a pmd thread exit (it never does) with a one-line error, nothing restarted', async () => {
+  it('refuses to make a pmd, handler or revalidator thread exit (they never do) with a one-line error, nothing restarted', async () => {
     await startForeground(sb);
     const c = await RpcClient.connect(sb.socket);
     try {
-      const err = await c.call('thread/crash', { kind: 'pmd', slot: 0, how: 'exit' }).then(() => null, (e: Error & { code: number }) => e);
-      expect(err?.code).to.equal(RpcErrorCode.BadInput);
-      expect(err?.message).to.match(/throw or terminate/);
+      for (const kind of ['pmd', 'handler', 'revalidator']) {
+        const err = await c.call('thread/crash', { kind, slot: 0, how: 'exit' }).then(() => null, (e: Error & { code: number }) => e);
+        expect(err?.code, kind).to.equal(RpcErrorCode.BadInput);
+        expect(err?.message, kind).to.match(/throw or terminate/);
+      }
     } finally {
       c.close();
     }
-    expect((await show(sb)).threads.pmd).to.include({ restarts: 0, alive: 1 });
+    const t = (await show(sb)).threads;
+    for (const kind of ['pmd', 'handler', 'revalidator'] as const) expect(t[kind], kind).to.include({ restarts: 0, alive: 1 });
   });
 });

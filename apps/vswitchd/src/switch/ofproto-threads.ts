@@ -35,6 +35,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 abstract class OwnedThreads implements ThreadGroup {
   private readonly watched = new WeakSet<SlotInternals>();
+  /** Slots whose thread died and whose replacement is not reported yet (shown as down). */
+  private readonly down = new Set<number>();
   protected reporter: ThreadReporter | undefined;
   protected closing = false;
 
@@ -76,7 +78,7 @@ abstract class OwnedThreads implements ThreadGroup {
   }
 
   slots(): Array<{ slot: number; threadId: number | null }> {
-    return this.slotList().map((s, i) => ({ slot: i, threadId: s.dead ? null : s.threadId }));
+    return this.slotList().map((s, i) => ({ slot: i, threadId: s.dead || this.down.has(i) ? null : s.threadId }));
   }
 
   async setCount(n: number): Promise<void> {
@@ -106,8 +108,9 @@ abstract class OwnedThreads implements ThreadGroup {
       if (this.closing || s.stopping) return;
       const slot = this.slotList().indexOf(s);
       if (slot < 0) return; // replaced already by a resize
+      this.down.add(slot);
       this.reporter?.died(slot, { threadId: s.threadId, code, ...(error !== undefined ? { error } : {}) });
-      void this.awaitReplacement(slot, s);
+      void this.awaitReplacement(slot, s).finally(() => this.down.delete(slot));
     });
   }
 
@@ -126,6 +129,7 @@ abstract class OwnedThreads implements ThreadGroup {
           continue;
         }
         this.watch(cur);
+        this.down.delete(slot);
         this.reporter?.restarted(slot, cur.threadId);
         return;
       }
