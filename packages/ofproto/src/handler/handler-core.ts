@@ -7,15 +7,17 @@
  * 1. Gather: visit the handler's ports round-robin, starting one further each round; take at most
  *    `quota` upcalls from a port per visit, until `maxBatch` (64, UPCALL_MAX_BATCH) MISS upcalls
  *    are gathered or a whole pass finds nothing. ACTION upcalls met on the way are set apart (up
- *    to `maxActions` more). A port whose producer ring is fuller than `shedFraction` is drained to
- *    1/8: its MISS upcalls are dropped (counted as shed), its ACTION upcalls kept — the datapath
- *    queues both kinds on one per-port queue, and this keeps a MISS storm from keeping it full.
+ *    to `maxActions` more). A port whose producer ring is fuller than `shedFraction` and has
+ *    overflowed since the last visit (the datapath dropped upcalls on it) is drained to 1/8: its
+ *    MISS upcalls are dropped (counted as shed), its ACTION upcalls kept — the datapath queues both
+ *    kinds on one per-port queue, and this keeps a MISS storm from keeping it full. A burst that
+ *    fits in the queue is not shed.
  * 2. ACTION upcalls: controller cookies become packet-ins; slow-path cookies are translated (with
  *    side effects) and executed without installing anything (OVS SLOW_PATH_UPCALL); others are
  *    delivered as 'userspace' packet-ins.
  * 3. MISS upcalls, each at the table version of this round (the replica changes only between
  *    rounds): translate with side effects (NORMAL learns into the shared MAC table) → datapath
- *    key/mask (`datapathMegaflow`) → UFID (derived as the flow table derives it) → unless the
+ *    key/mask (`datapathMegaflow`) → UFID (./megaflow-ufid.ts: the same for the same megaflow) → unless the
  *    datapath is at the flow limit, create the ukey (`UkeyTable.install`, revalidation sequence
  *    read before translating) and queue a put (CREATE). At the flow limit the packet is still
  *    executed, nothing installed (OVS should_install_flow; counted as flow_limit, which OVS's
@@ -34,20 +36,22 @@ import { FLOW_WORDS, W_IN_PORT } from '@tsvs/packet';
 import { PacketPool, SpscRing, META_WORDS, M_LEN } from '@tsvs/shm';
 import { attachNetdev, type Netdev, type NetdevDescriptor } from '@tsvs/netdev';
 import {
-  DPIF_FP_CREATE, DPIF_UC_ACTION, FlowTable, MAX_ODP_PORTS, UpcallArea, UpcallReader, deriveUfid, dpNowMs,
+  DPIF_FP_CREATE, DPIF_UC_ACTION, FlowTable, MAX_ODP_PORTS, UpcallArea, UpcallReader, dpNowMs,
   encodeOdpActions, ODP_ACTIONS_MAX_BYTES, type FlowOp, type OdpAction, type UpcallQueueDescriptor,
 } from '@tsvs/dpif';
 import type { PacketPoolDescriptor } from '@tsvs/shm';
-import { UkeyTable } from '../revalidator/ukey-table.js';
+import { UkeyTable, type UkeyInstall } from '../revalidator/ukey-table.js';
 import { SlowPathReplica, type ReplicaInit, type ReplicaUpdate } from '../ofproto/replica.js';
 import { xlateFlow, type XlateResult } from '../xlate/xlate.js';
-import { encodeFlowActions, odpActionsFit, odpActionsSize, type XlateAction } from '../xlate/odp-actions.js';
+import { odpActionsFit, odpActionsSize, type XlateAction } from '../xlate/odp-actions.js';
 import { datapathMegaflow } from '../xlate/datapath-mask.js';
 import {
   CONTROLLER_COOKIE_BYTES, SLOW_PATH_COOKIE_BYTES, USER_ACTION_COOKIE_CONTROLLER, USER_ACTION_COOKIE_SLOW_PATH,
   decodeControllerCookie,
 } from '../xlate/cookie.js';
 import { HandlerExec } from './handler-exec.js';
+import { megaflowUfid } from './megaflow-ufid.js';
+import { ActionCache } from './action-cache.js';
 import type { HandlerConfig, HandlerCredits } from './handler-messages.js';
 import type { PacketIn } from './packet-in.js';
 import {
@@ -76,7 +80,14 @@ interface PortQ {
   reader: UpcallReader;
   rings: SpscRing[];
   line: number;
+  /** The queue's control block (Float64 view; producer p's dropped counter at (2 + p) * 8 + 1, see dpif upcall-queue.ts). */
+  ctlF64: Float64Array;
+  /** Each producer's dropped counter at the last visit. */
+  lastDropped: Float64Array;
 }
+
+/** Float64 index of producer p's "dropped (queue full)" counter in an upcall queue's ctl block (dpif upcall-queue.ts layout). */
+const droppedIndex = (p: number): number => (2 + p) * 8 + 1;
 
 const CAP = 256;
 const ACTION_CAP = 2048;
@@ -117,6 +128,16 @@ export class HandlerCore {
   private readonly translated = new Uint8Array(CAP);
   private readonly execActs: Array<Uint8Array | null> = new Array<Uint8Array | null>(CAP).fill(null);
   private readonly ops: FlowOp[] = [];
+  /** Per batch slot: its UFID (a view into `ufids`) and its put (only `actions` changes). */
+  private readonly ufidViews: Uint32Array[] = [];
+  private readonly putOps: Array<FlowOp & { type: 'put' }> = [];
+  /** Rule id arrays by length (the ukey table copies them). */
+  private readonly ruleIds: Int32Array[] = [];
+  private readonly installArg: UkeyInstall = {
+    ufid: new Uint32Array(4), key: this.keys, keyBase: 0, mask: this.masks, maskBase: 0, actions: new Uint8Array(0),
+    rules: new Int32Array(0), version: 0, revalSeq: 0, nowMs: 0,
+  };
+  private readonly actionCache = new ActionCache();
   // Results for the thread to post.
   packetIns: PacketIn[] = [];
   private credits = new Map<number, [number, number]>();
@@ -135,6 +156,14 @@ export class HandlerCore {
     this.replica = new SlowPathReplica(init.replica);
     this.hLine = this.stats.handlerLine(this.id);
     for (const n of init.netdevs) this.addNetdev(n.portNo, n.netdev);
+    for (let i = 0; i < CAP; i++) {
+      const ufid = this.ufids.subarray(i * 4, i * 4 + 4);
+      this.ufidViews.push(ufid);
+      this.putOps.push({
+        type: 'put', flags: DPIF_FP_CREATE, key: this.keys, keyBase: i * FLOW_WORDS, mask: this.masks, maskBase: i * FLOW_WORDS,
+        actions: new Uint8Array(0), ufid,
+      });
+    }
     this.exec = new HandlerExec(this.pool, this.netdevs, init.txq, (b, o, l, pid, ud, udOff, udLen, inPort) =>
       this.userspace(b, o, l, pid, ud, udOff, udLen, inPort));
   }
@@ -156,7 +185,12 @@ export class HandlerCore {
     this.detach(desc.portNo);
     const reader = UpcallReader.attach(desc, this.pool, this.area);
     reader.bindDoorbell(this.bellSlot);
-    this.ports.push({ portNo: desc.portNo, reader, rings: desc.rings.map((d) => SpscRing.attach(d)), line: this.stats.portLine(desc.portNo) });
+    const ctlF64 = new Float64Array(desc.ctl);
+    const lastDropped = Float64Array.from(desc.rings, (_, p) => ctlF64[droppedIndex(p)]!);
+    this.ports.push({
+      portNo: desc.portNo, reader, rings: desc.rings.map((d) => SpscRing.attach(d)), line: this.stats.portLine(desc.portNo),
+      ctlF64, lastDropped,
+    });
     this.ports.sort((a, b) => a.portNo - b.portNo);
   }
 
@@ -279,10 +313,19 @@ export class HandlerCore {
     return k;
   }
 
-  /** Drains an overfull producer ring of `p` to 1/8 of its capacity: MISS upcalls shed, ACTION upcalls kept. */
+  /**
+   * Drains a producer ring of `p` to 1/8 of its capacity — MISS upcalls shed, ACTION upcalls kept —
+   * when it is fuller than `shedFraction` and the datapath dropped upcalls on it since the last
+   * visit (a storm that overflows the queue, not a burst that fits in it).
+   */
   private shed(p: PortQ): number {
     let n = 0;
-    for (const r of p.rings) {
+    for (let ri = 0; ri < p.rings.length; ri++) {
+      const r = p.rings[ri]!;
+      const dropped = p.ctlF64[droppedIndex(ri)]!;
+      const overflowed = dropped !== p.lastDropped[ri];
+      p.lastDropped[ri] = dropped;
+      if (!overflowed) continue;
       const c = r.count();
       if (c <= r.capacity * this.cfg.shedFraction) continue;
       let excess = c - (r.capacity >>> 3);
@@ -428,24 +471,33 @@ export class HandlerCore {
       this.translated[i] = 1;
       const kb = i * FLOW_WORDS;
       datapathMegaflow(this.replica.ports, xr.flow, xr.wc, keys, kb, masks, kb);
-      const installed = encodeFlowActions(xr.actions, xr.slow);
+      const installed = this.actionCache.encode(xr.actions, xr.slow);
       this.execActs[i] = executable(xr.actions, xr.slow === 0 && odpActionsFit(xr.actions) ? installed : null);
       if (nFlows >= flowLimit) {
         this.count(line, S_FLOW_LIMIT);
         continue;
       }
-      deriveUfid(keys, kb, masks, kb, flows.secret, ufids, i * 4);
-      const ufid = ufids.subarray(i * 4, i * 4 + 4);
-      const rules = new Int32Array(xr.rules.length);
-      for (let r = 0; r < xr.rules.length; r++) rules[r] = xr.rules[r]!.id;
-      const u = ukeys.install({
-        ufid, key: keys, keyBase: kb, mask: masks, maskBase: kb, actions: installed, rules, version, revalSeq, nowMs,
-      });
+      megaflowUfid(keys, kb, masks, kb, flows.secret, ufids, i * 4);
+      const nr = xr.rules.length;
+      let rules = this.ruleIds[nr];
+      if (rules === undefined) rules = this.ruleIds[nr] = new Int32Array(nr);
+      for (let r = 0; r < nr; r++) rules[r] = xr.rules[r]!.id;
+      const arg = this.installArg;
+      arg.ufid = this.ufidViews[i]!;
+      arg.keyBase = arg.maskBase = kb;
+      arg.actions = installed;
+      arg.rules = rules;
+      arg.version = version;
+      arg.revalSeq = revalSeq;
+      arg.nowMs = nowMs;
+      const u = ukeys.install(arg);
       if (u.ok) {
         this.ukeyIdx[i] = u.ukey;
         this.ukeyGen[i] = u.gen;
         this.putOf[i] = ops.length;
-        ops.push({ type: 'put', flags: DPIF_FP_CREATE, key: keys, keyBase: kb, mask: masks, maskBase: kb, actions: installed, ufid });
+        const op = this.putOps[i]!;
+        op.actions = installed;
+        ops.push(op);
         nFlows++;
       } else if (u.status === 'exists') {
         this.count(line, S_EXISTS);

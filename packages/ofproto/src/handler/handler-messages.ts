@@ -20,9 +20,10 @@ export interface HandlerConfig {
   /** Most ACTION upcalls per round (processed before the misses). Default 64. */
   maxActions: number;
   /**
-   * A producer ring fuller than this fraction of its capacity is drained down to 1/8 by the
-   * handler, dropping (shedding) its MISS upcalls and keeping its ACTION upcalls, so a MISS storm
-   * does not keep the queue ACTION upcalls share full. 0 disables shedding. Default 0.5.
+   * A producer ring fuller than this fraction of its capacity, which overflowed since the
+   * handler's last visit, is drained down to 1/8 by the handler, dropping (shedding) its MISS
+   * upcalls and keeping its ACTION upcalls, so a MISS storm does not keep the queue ACTION upcalls
+   * share full. 0 disables shedding. Default 0.5.
    */
   shedFraction: number;
   /** Empty rounds before sleeping, as µs of polling. Default 50. */

@@ -5,9 +5,10 @@
  * moves, and sleeps on its doorbell (rung by the PMDs that queue upcalls on its ports, and by the
  * control thread after posting a request) when a short spin finds nothing to do.
  *
- * Events to the control thread, at most one of each kind per round: packet-ins, rule credits, and
- * a kick request when translation changed the shared MAC table (claimed through the table's kick
- * flag, so that several handlers do not post one each).
+ * Events to the control thread: packet-ins (at most one message per round), rule credits
+ * (accumulated, posted every CREDIT_PERIOD_MS and before sleeping: a message per round cost a
+ * tenth of a busy handler's time), and a kick request when translation changed the shared MAC
+ * table (claimed through the table's kick flag, so that several handlers do not post one each).
  */
 import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { DoorbellBank } from '@tsvs/shm';
@@ -61,13 +62,20 @@ function control(): boolean {
   }
 }
 
-function flushEvents(): void {
+/** Credits wait at most this long in the handler (ms). */
+const CREDIT_PERIOD_MS = 20;
+let lastCredits = 0;
+
+function flushEvents(now: number, force: boolean): void {
   if (core.packetIns.length > 0) {
     post({ event: 'packet-in', handlerId: core.id, items: core.packetIns });
     core.packetIns = [];
   }
-  const c = core.takeCredits();
-  if (c) post({ event: 'credits', handlerId: core.id, credits: c });
+  if (force || now - lastCredits >= CREDIT_PERIOD_MS) {
+    lastCredits = now;
+    const c = core.takeCredits();
+    if (c) post({ event: 'credits', handlerId: core.id, credits: c });
+  }
   if (core.takeKick() && core.replica.fdb.requestKick()) post({ event: 'kick', handlerId: core.id });
 }
 
@@ -77,13 +85,14 @@ function loop(): void {
   for (;;) {
     if (Atomics.load(ctl, 0) !== ctlSeen && !control()) break;
     const n = core.round();
+    const now = performance.now();
     if (n > 0) {
-      flushEvents();
+      flushEvents(now, false);
       idleSince = -1;
       continue;
     }
-    const now = performance.now();
     if (idleSince < 0) {
+      flushEvents(now, true);
       idleSince = now;
       continue;
     }
