@@ -22,6 +22,15 @@
  * fed the same changes (FlowMod is plain data and can be posted).
  *
  * Lookups allocate nothing; changes allocate.
+ *
+ * Costs (n rules installed, k rules a change selects): add, modify_strict, delete_strict O(1) per
+ * FlowMod plus the classifier's insert/remove; modify/delete (loose) O(k) once the classifier has
+ * an index for the criteria mask (it builds one on the mask's second use), else O(rules in
+ * covering subtables) as OVS; by an exact cookie (`cookie=C/-1`) with a catch-all match or few
+ * rules under that cookie, O(rules with that cookie) (OVS's cookie index); a version bump O(1)
+ * plus the rules it collects (removed rules wait in a queue ordered by removal version); `expire`
+ * O(rules with a timeout). Tables are created on first use (a replica of 255 empty tables costs
+ * nothing).
  */
 import { FLOW_WORDS } from '@tsvs/packet';
 import { Classifier, DEFAULT_PREFIX_FIELDS, type PrefixField } from '../classifier/classifier.js';
@@ -91,15 +100,23 @@ type Undo = () => void;
 
 export class OfTables {
   readonly nTables: number;
-  private readonly cls: Classifier<OfRule>[];
+  /** One classifier per table, created on first insert (undefined: the table is empty). */
+  private readonly cls: (Classifier<OfRule> | undefined)[];
+  private readonly prefixFields: readonly PrefixField[];
   private current = 1;
   private nextId = 1;
   private readonly now: () => number;
   private readonly forwardRetentionMs: number;
   /** Installed rules and rules waiting for gc, by id. */
   private readonly byId = new Map<number, OfRule>();
-  /** Rules made invisible from some version and still in a classifier. */
+  /**
+   * Rules made invisible from some version and still in a classifier, from `pendingHead` on, in
+   * order of removeVersion (every change retires rules in version+1, which only grows).
+   */
   private pending: OfRule[] = [];
+  private pendingHead = 0;
+  /** Rules in the classifiers (installed or waiting for gc) by cookie (OVS ofproto->cookies). */
+  private readonly byCookie = new Map<bigint, Set<OfRule>>();
   /** Installed rules with a timeout. */
   private readonly timed = new Set<OfRule>();
   /** Removed rules still forwarding stats: id -> [rule, time of removal]. */
@@ -111,9 +128,8 @@ export class OfTables {
   constructor(opts: OfTablesOptions = {}) {
     this.nTables = opts.nTables ?? 255;
     if (!(this.nTables >= 1 && this.nTables <= 255)) throw new Error(`nTables must be 1..255, got ${this.nTables}`);
-    const pf = opts.prefixFields ?? DEFAULT_PREFIX_FIELDS;
-    this.cls = [];
-    for (let i = 0; i < this.nTables; i++) this.cls.push(new Classifier<OfRule>(pf));
+    this.prefixFields = opts.prefixFields ?? DEFAULT_PREFIX_FIELDS;
+    this.cls = new Array<Classifier<OfRule> | undefined>(this.nTables).fill(undefined);
     this.counts = new Int32Array(this.nTables);
     this.now = opts.now ?? Date.now;
     this.forwardRetentionMs = opts.forwardRetentionMs ?? 60000;
@@ -132,9 +148,18 @@ export class OfTables {
     return n;
   }
 
-  /** The classifier of a table (read-only use: lookups, diagnostics). */
+  /** The classifier of a table (read-only use: lookups, diagnostics). Undefined past the last table. */
   classifier(table: number): Classifier<OfRule> {
-    return this.cls[table]!;
+    return table >= 0 && table < this.nTables ? this.clsAt(table) : this.cls[table]!;
+  }
+
+  private clsAt(table: number): Classifier<OfRule> {
+    let c = this.cls[table];
+    if (!c) {
+      c = new Classifier<OfRule>(this.prefixFields);
+      this.cls[table] = c;
+    }
+    return c;
   }
 
   /**
@@ -177,23 +202,53 @@ export class OfTables {
     return v;
   }
 
-  /** Takes out of the classifiers every rule invisible in all usable versions. Returns how many. */
+  /**
+   * Takes out of the classifiers every rule invisible in all usable versions. Returns how many.
+   * O(1) plus the rules collected: the queue is in removal order, so it stops at the first rule a
+   * usable version still sees.
+   */
   gc(): number {
+    const pending = this.pending;
+    if (this.pendingHead >= pending.length) return 0;
     const oldest = this.oldestVersion;
     let n = 0;
-    const keep: OfRule[] = [];
-    for (const r of this.pending) {
-      if (r.removeVersion <= oldest) {
-        this.cls[r.table]!.remove(r.cls);
-        this.byId.delete(r.id);
-        if (r.successor) this.forwarding.set(r.id, [r, this.now()]);
-        n++;
-      } else {
-        keep.push(r);
-      }
+    let at = 0;
+    while (this.pendingHead < pending.length) {
+      const r = pending[this.pendingHead]!;
+      if (r.removeVersion > oldest) break;
+      pending[this.pendingHead++] = undefined as unknown as OfRule;
+      this.cls[r.table]!.remove(r.cls);
+      this.byId.delete(r.id);
+      this.cookieDel(r);
+      if (r.successor) this.forwarding.set(r.id, [r, at || (at = this.now())]);
+      n++;
     }
-    this.pending = keep;
+    if (this.pendingHead === pending.length) {
+      pending.length = 0;
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > pending.length) {
+      this.pending = pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
     return n;
+  }
+
+  /** Rules waiting for gc (removed or replaced, still visible to a pinned version). */
+  get nPending(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  private cookieAdd(r: OfRule): void {
+    const s = this.byCookie.get(r.cookie);
+    if (s) s.add(r);
+    else this.byCookie.set(r.cookie, new Set([r]));
+  }
+
+  private cookieDel(r: OfRule): void {
+    const s = this.byCookie.get(r.cookie);
+    if (!s) return;
+    s.delete(r);
+    if (s.size === 0) this.byCookie.delete(r.cookie);
   }
 
   /**
@@ -280,11 +335,11 @@ export class OfTables {
   }
 
   private insertRule(
-    table: number, fm: FlowMod, key: Uint32Array, mask: Uint32Array, cookie: bigint,
+    table: number, priority: number, actions: readonly OfAction[], key: Uint32Array, mask: Uint32Array, cookie: bigint,
     idle: number, hard: number, importance: number, flags: number, createdMs: number, now: number,
     nv: number, undo: Undo[], touched: Set<Classifier<OfRule>>,
   ): OfRule {
-    const c = this.cls[table]!;
+    const c = this.clsAt(table);
     this.begin(c, touched);
     const id = this.nextId++;
     const k = new Uint32Array(FLOW_WORDS);
@@ -293,16 +348,18 @@ export class OfTables {
       m[i] = mask[i]!;
       k[i] = (key[i]! & mask[i]!) >>> 0;
     }
-    const rule = new OfRule(id, table, fm.priority, k, m, cookie, idle, hard, importance, flags, fm.actions, createdMs, now);
-    const { rule: cr, replaced } = c.insert(k, 0, m, 0, fm.priority, rule, nv);
+    const rule = new OfRule(id, table, priority, k, m, cookie, idle, hard, importance, flags, actions, createdMs, now);
+    const { rule: cr, replaced } = c.insert(k, 0, m, 0, priority, rule, nv);
     if (replaced) throw new Error('internal: classifier displaced a rule'); // old rules are made invisible first
     rule.cls = cr;
     this.byId.set(id, rule);
+    this.cookieAdd(rule);
     this.counts[table]!++;
     if (idle || hard) this.timed.add(rule);
     undo.push(() => {
       c.remove(cr);
       this.byId.delete(id);
+      this.cookieDel(rule);
       this.counts[table]!--;
       this.timed.delete(rule);
     });
@@ -310,7 +367,7 @@ export class OfTables {
   }
 
   private retire(old: OfRule, nv: number, undo: Undo[], touched: Set<Classifier<OfRule>>): void {
-    const c = this.cls[old.table]!;
+    const c = this.clsAt(old.table);
     this.begin(c, touched);
     c.makeInvisible(old.cls, nv);
     this.counts[old.table]!--;
@@ -343,12 +400,18 @@ export class OfTables {
     const outPort = c.outPort ?? OFPP_NONE;
     const key = c.key ?? new Uint32Array(FLOW_WORDS);
     const mask = c.mask ?? new Uint32Array(FLOW_WORDS);
-    for (let t = 0; t < this.nTables; t++) {
-      if (table !== TABLE_ANY && t !== table) continue;
-      const cl = this.cls[t]!;
+    const priority = c.priority ?? 32768;
+    if (cookieMask === COOKIE_MAX && !c.strict) {
+      const byCookie = this.selectByCookie(table, key, mask, cookie, outPort, version);
+      if (byCookie) return byCookie;
+    }
+    for (let t = table === TABLE_ANY ? 0 : table; t < this.nTables; t++) {
+      if (table !== TABLE_ANY && t !== table) break;
+      const cl = this.cls[t];
+      if (!cl || cl.nRules === 0) continue;
       let found: OfRule[];
       if (c.strict) {
-        const r = cl.findExactly(key, 0, mask, 0, c.priority ?? 32768, version);
+        const r = cl.findExactly(key, 0, mask, 0, priority, version);
         found = r ? [r.payload] : [];
       } else {
         found = cl.matchingLoose(key, 0, mask, 0, version).map((r) => r.payload);
@@ -363,26 +426,55 @@ export class OfTables {
     return out;
   }
 
-  private overlaps(table: number, fm: FlowMod, nv: number): boolean {
-    for (const cr of this.cls[table]!.allRules()) {
-      if (cr.priority !== fm.priority || !cr.visibleIn(nv)) continue;
+  /**
+   * Loose selection through the cookie index (OVS collect_rules_loose with an exact cookie):
+   * the same rules, in the same order, as the classifier path. Null when that path is likely
+   * cheaper (a specific match and many rules under the cookie).
+   */
+  private selectByCookie(
+    table: number, key: Uint32Array, mask: Uint32Array, cookie: bigint, outPort: number, version: number,
+  ): OfRule[] | null {
+    const rules = this.byCookie.get(cookie);
+    if (!rules) return [];
+    let catchAll = true;
+    for (let i = 0; i < FLOW_WORDS; i++) {
+      if (mask[i] !== 0) {
+        catchAll = false;
+        break;
+      }
+    }
+    if (!catchAll && rules.size > COOKIE_INDEX_MAX_SCAN) return null;
+    const out: OfRule[] = [];
+    for (const r of rules) {
+      if (table !== TABLE_ANY && r.table !== table) continue;
+      if (!r.visibleIn(version)) continue;
       let ok = true;
       for (let i = 0; i < FLOW_WORDS; i++) {
-        if (((cr.key[i]! ^ fm.key[i]!) & cr.mask[i]! & fm.mask[i]!) !== 0) {
+        const m = mask[i]!;
+        // Loose: the rule's mask has every criteria bit, and the keys agree under the criteria.
+        if ((m & ~r.mask[i]!) !== 0 || ((r.key[i]! ^ key[i]!) & m) !== 0) {
           ok = false;
           break;
         }
       }
-      if (ok) return true;
+      if (!ok) continue;
+      if (outPort !== OFPP_NONE && !outputsToPort(r.actions, outPort)) continue;
+      out.push(r);
     }
-    return false;
+    out.sort((a, b) => a.table - b.table || a.id - b.id);
+    return out;
+  }
+
+  private overlaps(table: number, fm: FlowMod, nv: number): boolean {
+    const c = this.cls[table];
+    return c ? c.overlaps(fm.key, 0, fm.mask, 0, fm.priority, nv) : false;
   }
 
   private addFlow(fm: FlowMod, nv: number, now: number, undo: Undo[], result: ApplyResult, touched: Set<Classifier<OfRule>>): void {
     const table = fm.table === TABLE_ANY ? 0 : fm.table;
     this.checkTable(table);
     this.checkActionTables(fm.actions, table);
-    const existing = this.cls[table]!.findExactly(fm.key, 0, fm.mask, 0, fm.priority, nv);
+    const existing = this.cls[table]?.findExactly(fm.key, 0, fm.mask, 0, fm.priority, nv) ?? null;
     const old = existing ? existing.payload : null;
     if (!old && fm.flags & FF_CHECK_OVERLAP && this.overlaps(table, fm, nv)) {
       throw new OfTablesError('OFPFMFC_OVERLAP', `rule overlaps an existing rule of priority ${fm.priority} in table ${table} (check_overlap)`);
@@ -390,7 +482,10 @@ export class OfTables {
     let cookie = fm.newCookie ?? 0n;
     if (old && (cookie === COOKIE_MAX || cookie === old.cookie)) cookie = old.cookie;
     if (old) this.retire(old, nv, undo, touched);
-    const nu = this.insertRule(table, fm, fm.key, fm.mask, cookie, fm.idleTimeout, fm.hardTimeout, fm.importance, fm.flags, now, now, nv, undo, touched);
+    const nu = this.insertRule(
+      table, fm.priority, fm.actions, fm.key, fm.mask, cookie, fm.idleTimeout, fm.hardTimeout, fm.importance, fm.flags,
+      now, now, nv, undo, touched,
+    );
     if (old) this.inheritStats(old, nu, fm, result, undo);
     result.added.push(nu);
     undo.push(() => void result.added.pop());
@@ -427,10 +522,9 @@ export class OfTables {
           const changeCookie = fm.modifyCookie && fm.newCookie !== null && fm.newCookie !== COOKIE_MAX && fm.newCookie !== old.cookie;
           const cookie = changeCookie ? fm.newCookie! : old.cookie;
           this.retire(old, nv, undo, touched);
-          const mod: FlowMod = { ...fm, priority: old.priority };
           const nu = this.insertRule(
-            old.table, mod, old.key, old.mask, cookie, old.idleTimeout, old.hardTimeout, old.importance, old.flags,
-            old.createdMs, now, nv, undo, touched,
+            old.table, old.priority, fm.actions, old.key, old.mask, cookie, old.idleTimeout, old.hardTimeout, old.importance,
+            old.flags, old.createdMs, now, nv, undo, touched,
           );
           this.inheritStats(old, nu, fm, result, undo);
           result.added.push(nu);
@@ -462,8 +556,11 @@ export class OfTables {
       if (r.hardTimeout && nowMs > r.modifiedMs + r.hardTimeout * 1000) out.push({ rule: r, reason: 'hard_timeout' });
       else if (r.idleTimeout && nowMs > r.usedMs + r.idleTimeout * 1000) out.push({ rule: r, reason: 'idle_timeout' });
     }
-    // Forwarding entries of long-gone replaced rules.
-    for (const [id, [, at]] of this.forwarding) if (nowMs - at > this.forwardRetentionMs) this.forwarding.delete(id);
+    // Forwarding entries of long-gone replaced rules: the map is in collection order, oldest first.
+    for (const [id, [, at]] of this.forwarding) {
+      if (nowMs - at <= this.forwardRetentionMs) break;
+      this.forwarding.delete(id);
+    }
     if (out.length === 0) return out;
     out.sort((a, b) => a.rule.id - b.rule.id);
     const nv = this.current + 1;
@@ -495,6 +592,8 @@ export class OfTables {
 }
 
 const COOKIE_MAX = 0xffffffffffffffffn;
+/** A loose selection with a specific match goes through the cookie index only below this many rules under the cookie. */
+const COOKIE_INDEX_MAX_SCAN = 256;
 
 /** OVS ofpacts_output_to_port: an output action to `port`, or a controller action for CONTROLLER. */
 export function outputsToPort(actions: readonly OfAction[], port: number): boolean {
