@@ -149,6 +149,68 @@ describe('Ofproto: a bridge with handler and revalidator threads over a real dat
     expect(ofp.dumpFlows('', { names: true })).to.deep.equal([]);
   });
 
+  it('hard and idle timeouts remove rules everywhere: master, handler replicas, revalidators', async () => {
+    dp = await Datapath.open({ name: 'br0', nPmds: 1, maxPmds: 2, maxSleepMs: 20, flowTable: { capacity: 4096 } });
+    ofp = await Ofproto.open(dp, { handlers: 2, revalidators: 1, housekeepingMs: 100 });
+    const p1 = (await ofp.addPort({ name: 'p1', type: 'memory', options: { tx_ring: 'true' } })).odpPort;
+    const p2 = (await ofp.addPort({ name: 'p2', type: 'memory', options: { tx_ring: 'true' } })).odpPort;
+    ofp.addFlows(['priority=1,actions=drop', 'priority=10,in_port=p1,hard_timeout=1,actions=output:p2', 'priority=10,in_port=p2,idle_timeout=1,actions=output:p1']);
+    await ofp.syncHandlers();
+    inject(dp, p1, ipFrame({ src: 1 }));
+    await waitFor(() => dp.netdev(p2).stats().tx_packets === 1, 5000, 'forwarded by the hard_timeout rule');
+    await waitFor(() => ofp.nRules === 1, 5000, 'both timed rules gone');
+    expect(ofp.dumpFlows('', { stats: false })).to.deep.equal([' priority=1 actions=drop']);
+    // The datapath flow the expired rule made is re-translated by the revalidators (same megaflow,
+    // now `drop`: modified in place), so the next packet of it is dropped.
+    await ofp.revalidatorWait();
+    await ofp.revalidatorWait();
+    expect(dpFlows(dp).every((f) => f.actions.length === 6), 'only drop flows (empty action lists) left').to.equal(true);
+    inject(dp, p1, ipFrame({ src: 2 }));
+    await waitFor(() => dp.totals().recv === 2, 5000, 'the second packet');
+    await sleep(50);
+    expect(dp.netdev(p2).stats().tx_packets).to.equal(1);
+    // A new flow (VLAN-tagged: another megaflow) is translated by a handler replica, which also lost the rule.
+    const plain = ipFrame({ src: 3 });
+    const tagged = new Uint8Array(plain.length + 4);
+    tagged.set(plain.subarray(0, 12), 0);
+    tagged.set([0x81, 0x00, 0x00, 0x05], 12);
+    tagged.set(plain.subarray(12), 16);
+    inject(dp, p1, tagged);
+    await waitFor(() => ofp.handlerStats().ports.find((p) => p.portNo === p1)!.counters.handled === 2, 5000, 'the tagged miss');
+    await sleep(50);
+    expect(dp.netdev(p2).stats().tx_packets).to.equal(1);
+  });
+
+  it('deleting a port: its MACs are flushed, its flows revalidated away, NORMAL no longer floods to it', async () => {
+    const { p1, p2, p3 } = await bridge();
+    ofp.addFlow('actions=NORMAL');
+    await ofp.syncHandlers();
+    inject(dp, p3, ipFrame({ srcMac: MAC_C, dstMac: MAC_A }));
+    await waitFor(() => dp.netdev(p1).stats().tx_packets === 1, 5000, 'C floods');
+    expect(ofp.fdbShow()).to.contain('02:00:00:00:00:0c');
+    await ofp.delPort('p3');
+    expect(ofp.ports().map((p) => p.name)).to.deep.equal(['br0', 'p1', 'p2']);
+    expect(ofp.fdbShow()).to.not.contain('02:00:00:00:00:0c');
+    expect(dp.portQueryByName('p3')).to.equal(null);
+    await ofp.revalidatorWait();
+    await ofp.revalidatorWait();
+    expect(dpFlows(dp).filter((f) => f.match.includes(`in_port=${p3},`))).to.deep.equal([]);
+    inject(dp, p1, ipFrame({ srcMac: MAC_A, dstMac: MAC_C }));
+    await waitFor(() => dp.netdev(p2).stats().tx_packets === 1, 5000, 'A floods to p2 only');
+    await ofp.delPort('br0').then(() => expect.fail('deleted the local port'), (e: Error) => expect(e.message).to.contain('local port'));
+  });
+
+  it('traces frames in order as packets (learning), one block each ending in Datapath actions', async () => {
+    await bridge();
+    ofp.addFlow('actions=NORMAL');
+    const out = ofp.traceFrames([ipFrame({ srcMac: MAC_A, dstMac: MAC_B }), new Uint8Array(10), ipFrame({ srcMac: MAC_B, dstMac: MAC_A })], 'p1', { names: true });
+    expect(out).to.have.length(3);
+    expect('text' in out[0]! && out[0].text).to.match(/Datapath actions: br0,p2,p3\n$/);
+    expect(out[1]).to.deep.equal({ error: 'Packet data too short for Ethernet' });
+    // A learned on p1 by the first trace: the reply from B (also "on p1" here) to A is dropped as a hairpin.
+    expect('text' in out[2]! && out[2].text).to.match(/Datapath actions: drop\n$/);
+  });
+
   it('changes thread counts at run time and keeps forwarding', async () => {
     const { p1, p2 } = await bridge(1);
     ofp.addFlow('in_port=p1,actions=output:p2');

@@ -456,6 +456,24 @@ export class Ofproto {
     return tracePacket(this.env(), frame, this.ofportOf(inPort), opts);
   }
 
+  /**
+   * Traces frames in order (`tsvs trace --pcap FILE`: the caller reads the capture), each with side
+   * effects as a packet trace. One entry per frame: the trace text, or the one-line error of a frame
+   * that cannot be traced (e.g. too short for Ethernet).
+   */
+  traceFrames(frames: Iterable<Uint8Array>, inPort: string | number, opts: { names?: boolean } = {}): Array<{ text: string } | { error: string }> {
+    const port = this.ofportOf(inPort);
+    const out: Array<{ text: string } | { error: string }> = [];
+    for (const f of frames) {
+      try {
+        out.push({ text: tracePacket(this.env(), f, port, opts).text });
+      } catch (e) {
+        out.push({ error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return out;
+  }
+
   /** `fdb/show` text. */
   fdbShow(opts: { names?: boolean } = {}): string {
     return formatSharedFdbShow(this.fdb, opts.names ? this.bridge.portMap : undefined);
