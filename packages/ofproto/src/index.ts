@@ -21,7 +21,7 @@ export * from './revalidator/index.js';
 export * from './upcall-show/index.js';
 export * from './fdb-shared/index.js';
 export * from './ofproto/index.js';
-export { Handlers, type HandlersOptions, type HandlerThreadStats, type HandlerPortStats } from './handler/handlers.js';
+export { Handlers, type HandlersOptions, type HandlerThreadStats, type HandlerPortStats, type HandlerThreadEvent } from './handler/handlers.js';
 export { formatPacketIn, packetInReasonName, type PacketIn } from './handler/packet-in.js';
 export { DEFAULT_HANDLER_CONFIG, type HandlerConfig } from './handler/handler-messages.js';
 export { HANDLER_COUNTER_NAMES, type LatencySummary, type CounterValues } from './handler/handler-stats.js';

@@ -211,6 +211,28 @@ describe('Ofproto: a bridge with handler and revalidator threads over a real dat
     expect('text' in out[2]! && out[2].text).to.match(/Datapath actions: drop\n$/);
   });
 
+  it('a handler thread that dies is replaced with the same id and queues; events tell a supervisor', async () => {
+    const { p1, p2 } = await bridge(2);
+    ofp.addFlow('in_port=p1,actions=output:p2');
+    await ofp.syncHandlers();
+    const events: string[] = [];
+    ofp.onHandlerThreadEvent((e) => events.push(`${e.type} ${e.id}`));
+    const owner = ofp.handlerAssignment().get(p1)!;
+    const before = ofp.handlerThreads()[owner]!;
+    for (const how of ['throw', 'terminate'] as const) {
+      ofp.crashHandler(owner, how);
+      await waitFor(() => events.filter((e) => e === `restarted ${owner}`).length === (how === 'throw' ? 1 : 2), 10000, `replaced after ${how}`);
+    }
+    expect(events).to.deep.equal([`died ${owner}`, `restarted ${owner}`, `died ${owner}`, `restarted ${owner}`]);
+    const after = ofp.handlerThreads()[owner]!;
+    expect(after.threadId).to.not.equal(before.threadId);
+    expect(after.restarts).to.equal(2);
+    expect(ofp.handlerAssignment().get(p1)).to.equal(owner);
+    inject(dp, p1, ipFrame({ src: 77 }));
+    await waitFor(() => dp.netdev(p2).stats().tx_packets === 1, 5000, 'forwarded by the new handler');
+    expect(() => ofp.crashHandler(9, 'throw')).to.throw(RangeError, 'handler 9 is not running');
+  });
+
   it('changes thread counts at run time and keeps forwarding', async () => {
     const { p1, p2 } = await bridge(1);
     ofp.addFlow('in_port=p1,actions=output:p2');

@@ -64,7 +64,9 @@ export type HandlerRequestBody =
   | { op: 'update'; u: ReplicaUpdate }
   | { op: 'config'; cfg: HandlerConfig }
   | { op: 'sync' }
-  | { op: 'quit' };
+  | { op: 'quit' }
+  /** Fault injection: the thread throws an uncaught exception and dies. */
+  | { op: 'crash' };
 
 export type HandlerRequest = HandlerRequestBody & { seq: number };
 

@@ -40,6 +40,7 @@ function control(): boolean {
     const m = receiveMessageOnPort(init.ctlPort);
     if (!m) return true;
     const req = m.message as HandlerRequest;
+    if (req.op === 'crash') throw new Error(`handler ${init.handlerId}: crashed on request (fault injection)`);
     let error: string | undefined;
     try {
       switch (req.op) {

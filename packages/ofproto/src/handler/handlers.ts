@@ -43,8 +43,15 @@ export interface HandlersOptions {
   onCredits?: (c: HandlerCredits) => void;
   /** A handler changed the MAC table (kick the revalidators). */
   onKick?: () => void;
+  /** A handler thread died unasked, or its replacement is running (same id, same queues). */
+  onThreadEvent?: (e: HandlerThreadEvent) => void;
   log?: (line: string) => void;
 }
+
+/** Life events of handler threads (for a supervisor). */
+export type HandlerThreadEvent =
+  | { type: 'died'; id: number; threadId: number; why: string; atMs: number }
+  | { type: 'restarted'; id: number; threadId: number; atMs: number };
 
 /** Per-handler figures. */
 export interface HandlerThreadStats {
@@ -171,6 +178,7 @@ export class Handlers {
         if (!started) reject(new Error(`handler ${id}: ${why}`));
         else if (!slot.stopping) {
           this.log(`handler ${id} (thread ${slot.threadId}): ${why}; restarting it`);
+          this.o.onThreadEvent?.({ type: 'died', id, threadId: slot.threadId, why, atMs: Date.now() });
           void this.serialize(() => this.heal(slot)).catch((e) => this.log(`handler ${id}: restart failed: ${String(e)}`));
         }
       };
@@ -250,6 +258,7 @@ export class Handlers {
     if (this.stopped || this.slots[dead.id] !== dead) return;
     const s = await this.spawn(dead.id, dead.restarts + 1);
     this.slots[dead.id] = s;
+    this.o.onThreadEvent?.({ type: 'restarted', id: s.id, threadId: s.threadId, atMs: Date.now() });
     const mine = [...this.owner].filter(([, h]) => h === dead.id).map(([p]) => p);
     await this.request(s, mine.map((portNo) => ({ op: 'attach' as const, portNo, upcall: this.dp.upcallQueue(portNo) })));
   }
@@ -294,6 +303,28 @@ export class Handlers {
     for (const bodies of releases.values()) for (const b of bodies) if (b.op === 'detach') this.owner.delete(b.portNo);
     await Promise.all([...attaches].map(([id, b]) => this.request(this.slots[id]!, b)));
     for (const [id, bodies] of attaches) for (const b of bodies) if (b.op === 'attach') this.owner.set(b.portNo, id);
+  }
+
+  /** Running threads: id, worker threadId (null while being replaced), restarts. */
+  threads(): Array<{ id: number; threadId: number | null; restarts: number }> {
+    return this.slots.map((s) => ({ id: s.id, threadId: s.dead ? null : s.threadId, restarts: s.restarts }));
+  }
+
+  /**
+   * Fault injection (tests, `tsvs debug crash`): makes handler `id` die — 'throw': an uncaught
+   * exception in the thread; 'terminate': Worker.terminate(). It is replaced like any dead handler.
+   * Returns the threadId that was crashed. Throws RangeError for an id that is not running.
+   */
+  crash(id: number, how: 'throw' | 'terminate'): number {
+    const s = this.slots[id];
+    if (!s || s.dead) throw new RangeError(`handler ${id} is not running`);
+    if (how === 'terminate') void s.worker.terminate();
+    else {
+      s.port.postMessage({ op: 'crash', seq: ++s.seq });
+      Atomics.add(s.ctl, 0, 1);
+      this.bank.kick(s.bellSlot);
+    }
+    return s.threadId;
   }
 
   // ---- ports ----

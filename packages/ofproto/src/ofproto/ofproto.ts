@@ -32,7 +32,7 @@ import type { MacLearning } from '../mac-learning/mac-learning.js';
 import { MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME } from '../mac-learning/mac-learning.js';
 import { SharedMacTable } from '../fdb-shared/shared-mac-table.js';
 import { formatSharedFdbShow, formatSharedFdbStats } from '../fdb-shared/fdb-show.js';
-import { Handlers, type HandlerPortStats, type HandlerThreadStats } from '../handler/handlers.js';
+import { Handlers, type HandlerPortStats, type HandlerThreadEvent, type HandlerThreadStats } from '../handler/handlers.js';
 import type { HandlerConfig, HandlerCredits } from '../handler/handler-messages.js';
 import type { PacketIn } from '../handler/packet-in.js';
 import type { ReplicaInit, ReplicaUpdate } from './replica.js';
@@ -140,6 +140,7 @@ export class Ofproto {
   private handlers_: Handlers | null = null;
   private revalidators_: Revalidators | null = null;
   private readonly listeners = new Set<PacketInListener>();
+  private readonly threadListeners = new Set<(e: HandlerThreadEvent) => void>();
   private timer: NodeJS.Timeout | null = null;
   private kickTimer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
@@ -197,6 +198,15 @@ export class Ofproto {
         dp: this.dp, ukeys: this.ukeys.sab, replicaInit: () => this.replicaInit(), n: this.opts.handlers ?? 1,
         cfg: this.opts.handlerConfig ?? {}, log: this.log,
         onPacketIn: (items) => this.deliver(items), onCredits: (c) => this.creditHandler(c), onKick: () => this.macKick(),
+        onThreadEvent: (e) => {
+          for (const fn of this.threadListeners) {
+            try {
+              fn(e);
+            } catch (err) {
+              this.log(`thread event listener: ${String(err)}`);
+            }
+          }
+        },
       });
     } catch (e) {
       await this.close();
@@ -572,6 +582,22 @@ export class Ofproto {
   async setThreads(n: { handlers?: number; revalidators?: number }): Promise<void> {
     if (n.handlers !== undefined) await this.handlers.setCount(n.handlers);
     if (n.revalidators !== undefined) await this.revalidators.setThreads(n.revalidators);
+  }
+
+  /** Handler threads: id (slot), worker threadId (null while being replaced), restarts. */
+  handlerThreads(): Array<{ id: number; threadId: number | null; restarts: number }> {
+    return this.handlers.threads();
+  }
+
+  /** Handler thread deaths and replacements (a dead handler is replaced at once, same id and queues). Returns the unsubscribe function. */
+  onHandlerThreadEvent(fn: (e: HandlerThreadEvent) => void): () => void {
+    this.threadListeners.add(fn);
+    return () => this.threadListeners.delete(fn);
+  }
+
+  /** Fault injection: handler `id` dies ('throw': uncaught exception; 'terminate'). Returns its threadId. */
+  crashHandler(id: number, how: 'throw' | 'terminate'): number {
+    return this.handlers.crash(id, how);
   }
 
   /** Which handler serves each port's upcall queue (odp port → handler id). */

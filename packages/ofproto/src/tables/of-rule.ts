@@ -33,7 +33,10 @@ export class OfRule implements FlowStatsView {
     readonly id: number,
     readonly table: number,
     readonly priority: number,
-    /** Masked match key and mask (FLOW_WORDS words each; do not modify). */
+    /**
+     * Masked match key and mask (FLOW_WORDS words each; do not modify: they are the classifier
+     * entry's key and its subtable's mask, shared with other rules of the same mask).
+     */
     readonly key: Uint32Array,
     readonly mask: Uint32Array,
     readonly cookie: bigint,

@@ -96,7 +96,17 @@ export interface RuleCriteria {
   version?: number;
 }
 
-type Undo = () => void;
+/**
+ * What a change did so far, undone backwards if it fails: for each step its kind (UNDO_INSERT: a
+ * rule was inserted; UNDO_RETIRE: a rule was made invisible) and its rule. Plain arrays rather
+ * than closures: a change of N rules allocates no N functions.
+ */
+interface Undo {
+  kinds: number[];
+  rules: OfRule[];
+}
+const UNDO_INSERT = 0;
+const UNDO_RETIRE = 1;
 
 export class OfTables {
   readonly nTables: number;
@@ -291,14 +301,14 @@ export class OfTables {
     const list = Array.isArray(mods) ? (mods as readonly FlowMod[]) : [mods as FlowMod];
     const nv = this.current + 1;
     const now = this.now();
-    const undo: Undo[] = [];
+    const undo: Undo = { kinds: [], rules: [] };
     const result: ApplyResult = { version: nv, added: [], replaced: [], deleted: [] };
     const touched = new Set<Classifier<OfRule>>();
     const idBefore = this.nextId;
     try {
       for (const fm of list) this.applyOne(fm, nv, now, undo, result, touched);
     } catch (e) {
-      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      this.rollback(undo);
       this.nextId = idBefore;
       for (const c of touched) c.publish();
       throw e;
@@ -313,6 +323,26 @@ export class OfTables {
     this.current = nv;
     this.gc();
     return result;
+  }
+
+  /** Undoes the steps of a failed change, last first. */
+  private rollback(undo: Undo): void {
+    for (let i = undo.kinds.length - 1; i >= 0; i--) {
+      const r = undo.rules[i]!;
+      const c = this.cls[r.table]!;
+      if (undo.kinds[i] === UNDO_INSERT) {
+        c.remove(r.cls);
+        this.byId.delete(r.id);
+        this.cookieDel(r);
+        this.counts[r.table]!--;
+        this.timed.delete(r);
+      } else {
+        c.restoreVisibility(r.cls);
+        this.counts[r.table]!++;
+        if (r.idleTimeout || r.hardTimeout) this.timed.add(r);
+        this.pending.pop();
+      }
+    }
   }
 
   private checkTable(t: number): void {
@@ -337,48 +367,36 @@ export class OfTables {
   private insertRule(
     table: number, priority: number, actions: readonly OfAction[], key: Uint32Array, mask: Uint32Array, cookie: bigint,
     idle: number, hard: number, importance: number, flags: number, createdMs: number, now: number,
-    nv: number, undo: Undo[], touched: Set<Classifier<OfRule>>,
+    nv: number, undo: Undo, touched: Set<Classifier<OfRule>>,
   ): OfRule {
     const c = this.clsAt(table);
     this.begin(c, touched);
     const id = this.nextId++;
-    const k = new Uint32Array(FLOW_WORDS);
-    const m = new Uint32Array(FLOW_WORDS);
-    for (let i = 0; i < FLOW_WORDS; i++) {
-      m[i] = mask[i]!;
-      k[i] = (key[i]! & mask[i]!) >>> 0;
-    }
-    const rule = new OfRule(id, table, priority, k, m, cookie, idle, hard, importance, flags, actions, createdMs, now);
-    const { rule: cr, replaced } = c.insert(k, 0, m, 0, priority, rule, nv);
+    // The classifier copies and masks the key; the rule shares that copy and the subtable's mask
+    // (both read-only), so a rule costs one key array, not three.
+    const { rule: cr, replaced } = c.insert(key, 0, mask, 0, priority, null as unknown as OfRule, nv);
     if (replaced) throw new Error('internal: classifier displaced a rule'); // old rules are made invisible first
+    const rule = new OfRule(id, table, priority, cr.key, cr.mask, cookie, idle, hard, importance, flags, actions, createdMs, now);
+    cr.payload = rule;
     rule.cls = cr;
     this.byId.set(id, rule);
     this.cookieAdd(rule);
     this.counts[table]!++;
     if (idle || hard) this.timed.add(rule);
-    undo.push(() => {
-      c.remove(cr);
-      this.byId.delete(id);
-      this.cookieDel(rule);
-      this.counts[table]!--;
-      this.timed.delete(rule);
-    });
+    undo.kinds.push(UNDO_INSERT);
+    undo.rules.push(rule);
     return rule;
   }
 
-  private retire(old: OfRule, nv: number, undo: Undo[], touched: Set<Classifier<OfRule>>): void {
+  private retire(old: OfRule, nv: number, undo: Undo, touched: Set<Classifier<OfRule>>): void {
     const c = this.clsAt(old.table);
     this.begin(c, touched);
     c.makeInvisible(old.cls, nv);
     this.counts[old.table]!--;
     this.timed.delete(old);
     this.pending.push(old);
-    undo.push(() => {
-      c.restoreVisibility(old.cls);
-      this.counts[old.table]!++;
-      if (old.idleTimeout || old.hardTimeout) this.timed.add(old);
-      this.pending.pop();
-    });
+    undo.kinds.push(UNDO_RETIRE);
+    undo.rules.push(old);
   }
 
   /** Rules selected by a modify/delete (OVS collect_rules_loose / collect_rules_strict). */
@@ -418,7 +436,7 @@ export class OfTables {
         found.sort((a, b) => a.id - b.id);
       }
       for (const r of found) {
-        if (((r.cookie ^ cookie) & cookieMask) !== 0n) continue;
+        if (cookieMask !== 0n && ((r.cookie ^ cookie) & cookieMask) !== 0n) continue;
         if (outPort !== OFPP_NONE && !outputsToPort(r.actions, outPort)) continue;
         out.push(r);
       }
@@ -470,7 +488,7 @@ export class OfTables {
     return c ? c.overlaps(fm.key, 0, fm.mask, 0, fm.priority, nv) : false;
   }
 
-  private addFlow(fm: FlowMod, nv: number, now: number, undo: Undo[], result: ApplyResult, touched: Set<Classifier<OfRule>>): void {
+  private addFlow(fm: FlowMod, nv: number, now: number, undo: Undo, result: ApplyResult, touched: Set<Classifier<OfRule>>): void {
     const table = fm.table === TABLE_ANY ? 0 : fm.table;
     this.checkTable(table);
     this.checkActionTables(fm.actions, table);
@@ -486,12 +504,11 @@ export class OfTables {
       table, fm.priority, fm.actions, fm.key, fm.mask, cookie, fm.idleTimeout, fm.hardTimeout, fm.importance, fm.flags,
       now, now, nv, undo, touched,
     );
-    if (old) this.inheritStats(old, nu, fm, result, undo);
+    if (old) this.inheritStats(old, nu, fm, result);
     result.added.push(nu);
-    undo.push(() => void result.added.pop());
   }
 
-  private inheritStats(old: OfRule, nu: OfRule, fm: FlowMod, result: ApplyResult, undo: Undo[]): void {
+  private inheritStats(old: OfRule, nu: OfRule, fm: FlowMod, result: ApplyResult): void {
     const keep = !(fm.flags & FF_RESET_COUNTS);
     if (keep) {
       nu.nPackets = old.nPackets;
@@ -500,10 +517,9 @@ export class OfTables {
     nu.usedMs = old.usedMs;
     old.forwardCounts = keep;
     result.replaced.push([old, nu]);
-    undo.push(() => void result.replaced.pop());
   }
 
-  private applyOne(fm: FlowMod, nv: number, now: number, undo: Undo[], result: ApplyResult, touched: Set<Classifier<OfRule>>): void {
+  private applyOne(fm: FlowMod, nv: number, now: number, undo: Undo, result: ApplyResult, touched: Set<Classifier<OfRule>>): void {
     switch (fm.command) {
       case 'add':
         this.addFlow(fm, nv, now, undo, result, touched);
@@ -526,9 +542,8 @@ export class OfTables {
             old.table, old.priority, fm.actions, old.key, old.mask, cookie, old.idleTimeout, old.hardTimeout, old.importance,
             old.flags, old.createdMs, now, nv, undo, touched,
           );
-          this.inheritStats(old, nu, fm, result, undo);
+          this.inheritStats(old, nu, fm, result);
           result.added.push(nu);
-          undo.push(() => void result.added.pop());
         }
         return;
       }
@@ -538,7 +553,6 @@ export class OfTables {
         for (const old of olds) {
           this.retire(old, nv, undo, touched);
           result.deleted.push(old);
-          undo.push(() => void result.deleted.pop());
         }
         return;
       }
@@ -564,7 +578,7 @@ export class OfTables {
     if (out.length === 0) return out;
     out.sort((a, b) => a.rule.id - b.rule.id);
     const nv = this.current + 1;
-    const undo: Undo[] = [];
+    const undo: Undo = { kinds: [], rules: [] };
     const touched = new Set<Classifier<OfRule>>();
     for (const e of out) this.retire(e.rule, nv, undo, touched);
     for (const c of touched) c.publish();
