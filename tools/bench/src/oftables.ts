@@ -10,8 +10,9 @@
  * an empty match (selects all N rules). Every case starts from fresh tables holding the N rules
  * (untimed), except the add cases, which start empty.
  *
- * Figures, per N (best of --reps rounds, default 3; a one-by-one round stops after --budget-ms,
- * default 4000, and is then figured from the changes it made, key `*_partial` = changes made):
+ * Figures, per N (best of --reps rounds, default 3, 2 for N >= 10000, each after a full GC; a
+ * one-by-one round stops after --budget-ms, default 4000, and is then figured from the changes it
+ * made, key `*_partial` = changes made):
  * - `<case>_<N>_us_per_rule`: microseconds per affected rule; cases add, modify_strict,
  *   modify_loose, delete_strict, delete_loose, each `_1by1` (one `apply` per FlowMod: one version
  *   each) and `_batch` (one `apply` of all N: one version); modify_loose_all, delete_loose_all
@@ -26,7 +27,13 @@
  *   @tsvs/ofproto copied out of the tree): every figure again as `*_base` for it, in the same run,
  *   and `*_speedup` = base / current.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { OfTables, parseFlowMod, type FlowMod } from '@tsvs/ofproto';
+
+setFlagsFromString('--expose-gc');
+/** A full GC before each timed round, so one round's garbage is not collected in the next. */
+const fullGc = runInNewContext('gc') as () => void;
 
 interface TablesLike {
   apply(m: FlowMod | readonly FlowMod[]): { added: unknown[]; replaced: unknown[]; deleted: unknown[] };
@@ -90,6 +97,7 @@ function fresh(c: Ctx, withRules: boolean): TablesLike {
   const tables = new c.Impl({ now: () => t++ });
   if (withRules) tables.apply(c.mods.add);
   if (withRules && tables.nRules() !== c.n) throw new Error(`setup: ${tables.nRules()} rules, expected ${c.n}`);
+  fullGc();
   return tables;
 }
 
@@ -149,6 +157,7 @@ function versionBumps(c: Ctx): { bump: number; bumpPinned: number; gcRelease: nu
   let gcRelease = Infinity;
   for (let rep = 0; rep < c.reps; rep++) {
     const tables = fresh(c, true);
+    for (let k = 0; k < 200; k++) tables.apply([]); // warm-up
     let t0 = performance.now();
     for (let k = 0; k < K; k++) tables.apply([]);
     bump = Math.min(bump, ((performance.now() - t0) * 1000) / K);
