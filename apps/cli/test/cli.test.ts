@@ -39,10 +39,14 @@ describe('cli: commands, help and usage errors', function () {
   it('lists the commands with topics separated by spaces and shows examples in help', () => {
     const top = tsvs(['--help']);
     expect(top.status).to.equal(0);
-    for (const c of ['start', 'stop', 'show', 'set']) expect(top.stdout).to.match(new RegExp(`^  ${c}\\b`, 'm'));
+    for (const c of ['start', 'stop', 'show', 'set', 'add-port', 'del-port', 'inject', 'add-flow', 'add-flows', 'mod-flows', 'del-flows', 'dump-flows', 'trace', 'monitor', 'watch', 'dpctl', 'pmd', 'fdb', 'upcall', 'revalidator']) {
+      expect(top.stdout, c).to.match(new RegExp(`^  ${c}\\b`, 'm'));
+    }
+    const dpctl = tsvs(['dpctl', '--help']);
+    for (const c of ['dpctl dump-flows', 'dpctl get-flow', 'dpctl add-flow', 'dpctl mod-flow', 'dpctl del-flow', 'dpctl del-flows']) expect(dpctl.stdout).to.contain(c);
     const set = tsvs(['set', '--help']);
     for (const c of ['set config', 'set log-level', 'set threads']) expect(set.stdout).to.contain(c);
-    for (const c of [['show'], ['start'], ['set', 'config']]) {
+    for (const c of [['show'], ['start'], ['set', 'config'], ['add-port'], ['inject'], ['dpctl', 'dump-flows'], ['trace'], ['watch'], ['upcall', 'show'], ['pmd', 'stats']]) {
       const h = tsvs([...c, '--help']);
       expect(h.status).to.equal(0);
       expect(h.stdout, c.join(' ')).to.contain('EXAMPLES');
@@ -64,6 +68,20 @@ describe('cli: commands, help and usage errors', function () {
         ['set', 'config', 'nope=1'],
         ['start', '--pmd-threads', 'many'],
         ['start', '--log-level', 'loud'],
+        ['add-port', 'p1'],
+        ['add-port', 'p1', '--type', 'floppy'],
+        ['add-port', 'p1', '--type', 'memory', '--option', 'x'],
+        ['add-port', 'p1', '--type', 'memory', '--tag', '5000'],
+        ['inject', 'p1'],
+        ['inject', 'p1', '--packet', '0102'],
+        ['inject', 'p1', '--packet', 'ff', '--pcap', 'x.pcap'],
+        ['dpctl', 'dump-flows', '-m', '--terse'],
+        ['dpctl', 'get-flow'],
+        ['trace'],
+        ['trace', '--packet', '000000000001000000000002080045'],
+        ['upcall', 'set-flow-limit', '-5'],
+        ['watch', '--interval', '1'],
+        ['revalidator', 'nap'],
       ]) {
         const r = tsvs(args, env);
         expect(r.status, args.join(' ')).to.equal(2);
