@@ -131,6 +131,29 @@ describe('Ofproto: a bridge with handler and revalidator threads over a real dat
     expect(ofp.fdbStats()).to.contain('Total number of port moved MAC entries  : 1');
   });
 
+  it('MACs seen only on the fast path are refreshed from active datapath flows (OVS XC_NORMAL replay)', async () => {
+    const { p1, p2 } = await bridge();
+    ofp.addFlow('actions=NORMAL');
+    await ofp.syncHandlers();
+    const ab = ipFrame({ srcMac: MAC_A, dstMac: MAC_B });
+    inject(dp, p1, ab);
+    inject(dp, p2, ipFrame({ srcMac: MAC_B, dstMac: MAC_A }));
+    await waitFor(() => dp.netdev(p1).stats().tx_packets === 1, 5000, 'B → A');
+    await sleep(2100);
+    const ageOfA = (): number => Number(/02:00:00:00:00:0a +(\d+)/.exec(ofp.fdbShow())![1]);
+    expect(ageOfA()).to.be.at.least(2);
+    // A's next packets hit its datapath flow: no upcall, no learning...
+    inject(dp, p1, [ab, ab]);
+    await waitFor(() => dp.netdev(p2).stats().tx_packets === 3, 5000, 'fast path');
+    expect(ofp.handlerStats().ports.find((p) => p.portNo === p1)!.counters.miss).to.equal(1);
+    expect(ageOfA()).to.be.at.least(2);
+    // ...until the refresh pass re-learns the sources of the flows used since the last pass.
+    expect(await ofp.refreshMacs()).to.be.at.least(1);
+    expect(ageOfA()).to.equal(0);
+    // A flow unused since then refreshes nothing.
+    expect(await ofp.refreshMacs()).to.equal(0);
+  });
+
   it('refuses bad rules with one line naming the token and changes nothing', async () => {
     await bridge();
     ofp.addFlow('priority=10,ip,nw_src=10.0.0.0/8,actions=output:p2');

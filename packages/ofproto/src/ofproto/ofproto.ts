@@ -17,7 +17,8 @@
  * Errors: user input (rule text, port specs, names, numbers) → `OfprotoError`, `OfctlSyntaxError`,
  * `FlowParseError` or `OfTablesError`, one line naming the bad token; nothing changes then.
  */
-import type { Datapath } from '@tsvs/dpif';
+import { dpNowMs, type Datapath } from '@tsvs/dpif';
+import { FLOW_WORDS, W_IN_PORT } from '@tsvs/packet';
 import { UkeyTable } from '../revalidator/ukey-table.js';
 import { Revalidators, DEFAULT_REVAL_TUNABLES, type RevalTunables, type UpcallShowData } from '../revalidator/revalidators.js';
 import type { StatsCredits } from '../revalidator/reval-stats.js';
@@ -28,6 +29,7 @@ import { OFPP_LOCAL, OFPP_MAX, OFPP_NONE, formatPort } from '../rules/ports.js';
 import { BridgePorts, localPortConfig, type BridgeConfig } from '../bridge/bridge.js';
 import type { PortConfig, VlanMode } from '../bridge/bridge-port.js';
 import { traceFlow, tracePacket, type TraceOutput } from '../trace/trace.js';
+import { xlateFlow } from '../xlate/xlate.js';
 import type { MacLearning } from '../mac-learning/mac-learning.js';
 import { MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME } from '../mac-learning/mac-learning.js';
 import { SharedMacTable } from '../fdb-shared/shared-mac-table.js';
@@ -435,9 +437,55 @@ export class Ofproto {
     try {
       this.expireRules();
       if (this.fdb.run()) this.revalidators_?.kick();
+      // Refresh MACs seen only on the fast path a few times per aging period.
+      if (!this.refreshing && performance.now() - this.lastRefreshAt >= (this.fdb.idleTime * 1000) / 4) {
+        void this.refreshMacs().catch((e) => this.log(`MAC refresh: ${String(e)}`));
+      }
     } catch (e) {
       this.log(`housekeeping: ${String(e)}`);
     }
+  }
+
+  private refreshing = false;
+  private lastRefreshAt = performance.now();
+  /** Datapath clock of the last refresh pass: flows used after it are active. */
+  private lastRefreshDp = dpNowMs();
+
+  /**
+   * Re-learns the sources of datapath flows used since the last pass (OVS replays NORMAL's learning
+   * from each flow's xlate cache when its stats move, XC_NORMAL): a host whose packets only hit
+   * datapath flows would otherwise age out of the MAC table after mac-aging-time, and traffic to it
+   * would be flooded from then on. Each active flow's key is translated with side effects (NORMAL
+   * learns exactly as for a packet of the flow). Runs in batches of 256 flows between event-loop
+   * turns; the housekeeping timer starts it every mac-aging-time / 4. Returns the flows translated.
+   */
+  async refreshMacs(): Promise<number> {
+    if (this.refreshing) return 0;
+    this.refreshing = true;
+    this.lastRefreshAt = performance.now();
+    const since = this.lastRefreshDp;
+    this.lastRefreshDp = dpNowMs();
+    let n = 0;
+    try {
+      const d = this.dp.flowDump({ terse: false });
+      const flow = new Uint32Array(FLOW_WORDS);
+      for (let batch = d.next(256); batch.length > 0 && !this.closed; batch = d.next(256)) {
+        for (const f of batch) {
+          if (!('key' in f) || !(f.stats.used > since)) continue;
+          const ofport = this.bridge.odpToOfport(f.key[W_IN_PORT]!);
+          if (ofport < 0) continue;
+          flow.set(f.key);
+          flow[W_IN_PORT] = ofport;
+          xlateFlow(this.env(), { flow, sideEffects: true });
+          n++;
+        }
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      this.refreshing = false;
+    }
+    if (this.fdb.needRevalidate) this.macKick();
+    return n;
   }
 
   /** A handler changed the MAC table: kick the revalidators (at most every 5 ms, as rounds are spaced anyway). */
