@@ -365,12 +365,31 @@ export class Handlers {
 
   // ---- broadcasts ----
 
-  /** Sends a table / port-model change to every handler's replica (applied between rounds, in order). */
+  /**
+   * Sends a table / port-model change to every handler's replica (applied between rounds, in
+   * order). A replica that refuses it is out of step with the master: that handler is replaced by
+   * a new thread started from the current state.
+   */
   broadcast(u: ReplicaUpdate): void {
     for (const s of this.slots) {
       if (s.dead) continue;
-      this.request(s, [{ op: 'update', u }]).catch((e) => this.log(`handler ${s.id}: update failed: ${String(e)}`));
+      this.request(s, [{ op: 'update', u }]).catch((e) => {
+        if (s.dead || s.stopping) return;
+        this.log(`handler ${s.id}: replica update failed (${String(e)}); restarting it from the current state`);
+        void this.serialize(() => this.respawn(s)).catch((err) => this.log(`handler ${s.id}: restart failed: ${String(err)}`));
+      });
     }
+  }
+
+  /** Replaces a live handler by a fresh thread (same id and queues), e.g. after its replica diverged. */
+  private async respawn(old: Slot): Promise<void> {
+    if (this.stopped || this.slots[old.id] !== old) return;
+    const mine = [...this.owner].filter(([, h]) => h === old.id).map(([p]) => p);
+    if (!old.dead) await this.request(old, mine.map((portNo) => ({ op: 'detach' as const, portNo }))).catch(() => undefined);
+    await this.quit(old);
+    const s = await this.spawn(old.id, old.restarts + 1);
+    this.slots[old.id] = s;
+    await this.request(s, mine.map((portNo) => ({ op: 'attach' as const, portNo, upcall: this.dp.upcallQueue(portNo) })));
   }
 
   /** Changes the handlers' tunables (quota, batch sizes, shedding, sleeping). */
