@@ -39,6 +39,7 @@ describe('cli: commands, help and usage errors', function () {
   it('lists the commands with topics separated by spaces and shows examples in help', () => {
     const top = tsvs(['--help']);
     expect(top.status).to.equal(0);
+    expect(top.stdout).to.match(/^EXAMPLES\n {2}Start the daemon/m);
     for (const c of ['start', 'stop', 'show', 'set', 'add-port', 'del-port', 'inject', 'add-flow', 'add-flows', 'mod-flows', 'del-flows', 'dump-flows', 'trace', 'monitor', 'watch', 'dpctl', 'pmd', 'fdb', 'upcall', 'revalidator']) {
       expect(top.stdout, c).to.match(new RegExp(`^  ${c}\\b`, 'm'));
     }
