@@ -215,7 +215,7 @@ describe('Classifier change structures', () => {
     }), { numRuns: 120 });
   });
 
-  it('builds a loose index on a mask\'s second query and evicts the least recently used beyond 8', () => {
+  it('builds a loose index on a mask\'s second query; beyond 8, evicts the least recently used once it is cold', () => {
     const c = new Classifier<number>();
     for (let i = 0; i < 200; i++) {
       const k = keyOf(i);
@@ -228,10 +228,27 @@ describe('Classifier change structures', () => {
     expect(c.nLooseIndices).to.equal(0);
     expect(c.matchingLoose(key, 0, maskOf(2), 0, 1).length).to.equal(before);
     expect(c.nLooseIndices).to.equal(1);
-    for (let m = 3; m < 20; m++) {
-      c.matchingLoose(key, 0, maskOf(m * 2), 0, 1);
-      c.matchingLoose(key, 0, maskOf(m * 2), 0, 1);
+    // Masks 2 + 4j (distinct nw_src/nw_dst prefixes) for j = 1..7 get indices on their second
+    // query (8 with mask 2); the 9th, mask 34, finds every index hot and is scanned instead.
+    for (let j = 1; j < 8; j++) {
+      c.matchingLoose(key, 0, maskOf(2 + 4 * j), 0, 1);
+      c.matchingLoose(key, 0, maskOf(2 + 4 * j), 0, 1);
     }
+    expect(c.nLooseIndices).to.equal(8);
+    expect(c.hasLooseIndex(maskOf(2))).to.equal(true);
+    expect(c.matchingLoose(key, 0, maskOf(34), 0, 1).length).to.equal(0);
+    expect(c.matchingLoose(key, 0, maskOf(34), 0, 1).length).to.equal(0);
+    expect(c.hasLooseIndex(maskOf(34))).to.equal(false);
+    // Asked over and over, mask 34 gets the slot of the least recently used index (mask 2, last
+    // used at query 2) at the first query more than 32 queries later: query 35.
+    let turns = 0;
+    while (!c.hasLooseIndex(maskOf(34)) && turns < 100) {
+      c.matchingLoose(key, 0, maskOf(34), 0, 1);
+      turns++;
+    }
+    expect(18 + turns).to.equal(35);
+    expect(c.hasLooseIndex(maskOf(2))).to.equal(false);
+    expect(c.hasLooseIndex(maskOf(6))).to.equal(true);
     expect(c.nLooseIndices).to.equal(8);
     // An indexed mask still sees rules added and removed afterwards.
     const mask = maskOf(2 | 4); // dl_type, nw_src/8: covered by the rules' mask

@@ -67,6 +67,8 @@ export const DEFAULT_PREFIX_FIELDS: readonly PrefixField[] = ['nw_dst', 'nw_src'
 
 const W_DL_TYPE = 5;
 
+const EMPTY_HASHES = new Int32Array(0);
+
 /** A rule in the classifier. Fields other than `payload` are read-only for callers. */
 export class ClsRule<T> {
   /** @internal */ subtable: Subtable<T> | null = null;
@@ -74,8 +76,8 @@ export class ClsRule<T> {
   next: ClsRule<T> | null = null;
   /** @internal Next list head in the same hash bucket (different masked key, same hash). */
   chain: ClsRule<T> | null = null;
-  /** @internal Stage hashes then the full hash (int32). */
-  hashes: Int32Array = new Int32Array(0);
+  /** @internal Stage hashes then the full hash (int32); set by insert. */
+  hashes: Int32Array = EMPTY_HASHES;
 
   constructor(
     /** Masked key (FLOW_WORDS words): key & mask. */
@@ -844,14 +846,20 @@ export class Classifier<T> {
     return true;
   }
 
-  /** The loose index for this criteria mask: existing, or built on the mask's second query. */
+  /**
+   * The loose index for this criteria mask: existing, or built on the mask's second query. At
+   * the cap, the least recently used index makes room only if it has not been used in the last
+   * LOOSE_HOT_WINDOW queries: more masks in rotation than the cap get scans rather than an index
+   * rebuilt (O(rules)) on every query.
+   */
   private looseIndexFor(mask: Uint32Array, mb: number): LooseIndex<ClsRule<T>> | null {
+    const clock = ++this.looseClock;
     const h = Classifier.maskHash(mask, mb);
     const list = this.looseIdx.get(h);
     if (list) {
       for (const idx of list) {
         if (idx.sameMask(mask, mb)) {
-          idx.lastUse = ++this.looseClock;
+          idx.lastUse = clock;
           return idx;
         }
       }
@@ -862,10 +870,10 @@ export class Classifier<T> {
       this.looseAsked.set(h, asked);
       return null;
     }
+    if (this.nLooseIdx >= MAX_LOOSE_INDICES && !this.evictLooseIndex(clock)) return null;
     this.looseAsked.delete(h);
-    if (this.nLooseIdx >= MAX_LOOSE_INDICES) this.evictLooseIndex();
     const idx = new LooseIndex<ClsRule<T>>(mask, mb, h);
-    idx.lastUse = ++this.looseClock;
+    idx.lastUse = clock;
     for (const st of this.subtables) {
       if (!idx.covers(st.mask)) continue;
       st.loose.push(idx);
@@ -877,10 +885,11 @@ export class Classifier<T> {
     return idx;
   }
 
-  private evictLooseIndex(): void {
+  /** Drops the least recently used index unless it is still hot. Returns whether one was dropped. */
+  private evictLooseIndex(clock: number): boolean {
     let victim: LooseIndex<ClsRule<T>> | null = null;
     for (const list of this.looseIdx.values()) for (const idx of list) if (!victim || idx.lastUse < victim.lastUse) victim = idx;
-    if (!victim) return;
+    if (!victim || clock - victim.lastUse <= LOOSE_HOT_WINDOW) return false;
     const list = this.looseIdx.get(victim.maskHash)!;
     if (list.length === 1) this.looseIdx.delete(victim.maskHash);
     else list.splice(list.indexOf(victim), 1);
@@ -889,11 +898,18 @@ export class Classifier<T> {
       const i = st.loose.indexOf(victim);
       if (i >= 0) st.loose.splice(i, 1);
     }
+    return true;
   }
 
   /** Number of loose-selection indices held (diagnostics, tests). */
   get nLooseIndices(): number {
     return this.nLooseIdx;
+  }
+
+  /** True if the criteria mask `mask[mb..]` has a loose-selection index (diagnostics, tests). */
+  hasLooseIndex(mask: Uint32Array, mb = 0): boolean {
+    const list = this.looseIdx.get(Classifier.maskHash(mask, mb));
+    return list !== undefined && list.some((idx) => idx.sameMask(mask, mb));
   }
 
   /** Every rule in the classifier (visible or not), subtable by subtable. Allocates. */
@@ -916,6 +932,8 @@ export class Classifier<T> {
 
 /** Loose-selection indices kept per classifier (each costs O(1) per insert/remove in the subtables it covers). */
 const MAX_LOOSE_INDICES = 8;
+/** An index used within this many loose queries is not evicted for a new one. */
+const LOOSE_HOT_WINDOW = 4 * MAX_LOOSE_INDICES;
 /** Below this many rules a scan is as cheap as an index. */
 const LOOSE_INDEX_MIN_RULES = 64;
 
