@@ -4,8 +4,8 @@
  * usage or input). The daemon is shared by the tests of this file, which run in order.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCapture } from '@tsvs/capture';
 import type { DpctlFlow, OfRuleJson, PacketInJson, ShowResult } from '@tsvs/control';
@@ -388,5 +388,42 @@ describe('switch e2e: every command, its --json and its errors (one shared daemo
       expect(r.stderr.trimEnd().split('\n'), args.join(' ')).to.have.length(1);
       expect(r.stderr).to.contain(`cannot reach the tsvs daemon at ${env.TSVS_SOCKET}`);
     }));
+  });
+});
+
+describe('switch e2e: ports that need privileges, without them', function () {
+  this.timeout(30000);
+  let sb: Sandbox;
+  before(async function () {
+    sb = sandbox();
+    const root = process.getuid?.() === 0;
+    const hasSetpriv = spawnSync('sh', ['-c', 'command -v setpriv']).status === 0;
+    if (root && !hasSetpriv) {
+      console.log('    skipped: running as root without setpriv(1) to drop privileges');
+      this.skip();
+    }
+    // As root: the daemon runs as nobody with no capabilities at all (setpriv). Otherwise it already lacks them.
+    if (root) chownSync(sb.dir, 65534, 65534);
+    const cmd = root
+      ? ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath]
+      : [process.execPath];
+    const proc = spawn(cmd[0]!, [...cmd.slice(1), CLI, 'start', '--config', sb.config, '--socket', sb.socket], { stdio: 'ignore' });
+    if (proc.pid) sb.pids.add(proc.pid);
+    await until(async () => (await cli(sb, ['show'])).code === 0, 15000, 'the unprivileged daemon');
+  });
+  after(async () => {
+    if (sb) await cleanup(sb);
+  });
+
+  it('add-port of a system or internal port fails with one clear line (exit 2) and the daemon keeps running', async () => {
+    for (const [name, type, cap] of [['lo', 'system', 'CAP_NET_RAW'], ['tsvstap9', 'internal', 'CAP_NET_ADMIN']] as const) {
+      const r = await cli(sb, ['add-port', name, '--type', type]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.match(new RegExp(`^tsvs: cannot open ${type} port ${name}: (Operation not permitted|Permission denied) \\(needs root or ${cap}\\)\n$`));
+    }
+    const s = await cli(sb, ['show', '--json']);
+    expect(s.code).to.equal(0);
+    expect((JSON.parse(s.stdout) as ShowResult).bridge.ports.map((p) => p.name)).to.deep.equal(['br0']);
+    expect((await cli(sb, ['add-port', 'm1', '--type', 'memory'])).code, 'memory ports need nothing').to.equal(0);
   });
 });
