@@ -39,7 +39,8 @@ describe('vswitchd/ConfigStore', () => {
     const back = new ConfigStore(path);
     await back.load();
     expect(back.get().ports).to.deep.equal([{ name: 'p1', type: 'memory', ofport: 1, options: { rxqs: '2' } }]);
-    expect(back.get().openflow.rules).to.deep.equal(['priority=10,in_port=1,actions=output:2']);
+    // A new config holds OVS's default rule of a new bridge; the pushed one follows it.
+    expect(back.get().openflow.rules).to.deep.equal(['priority=0 actions=NORMAL', 'priority=10,in_port=1,actions=output:2']);
     expect(back.get().tunables['flow-limit']).to.equal(5000);
     expect(back.get().threads).to.deep.equal({ pmd: 2, handler: null, revalidator: null });
     expect(readdirSync(join(dir, 'sub'))).to.deep.equal(['config.json']);
