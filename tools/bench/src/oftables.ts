@@ -25,7 +25,10 @@
  *   not grow with the table, about N_large/N_small when it is O(total rules) per rule).
  * - With `--baseline PATH` (a module exporting `OfTables`, e.g. a build of an older
  *   @tsvs/ofproto copied out of the tree): every figure again as `*_base` for it, in the same run,
- *   and `*_speedup` = base / current.
+ *   and `*_speedup` = base / current. To make one: check out the older commit's
+ *   packages/ofproto, build it, copy its dist/ to DIR/dist and its package.json to DIR, link
+ *   DIR/node_modules/@tsvs/packet (and shm, dpif, netdev) to this tree's packages, then pass
+ *   `--baseline DIR/dist/index.js`.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
