@@ -65,6 +65,8 @@ export class Daemon {
   private readonly plugins: DaemonPlugin[];
   private readonly machine: MachineShape;
   private portsView: (() => ShowPort[]) | undefined;
+  /** Most threads per kind, as plug-ins declare them in register() (checked at start, before anything is saved). */
+  readonly threadLimits: Partial<Record<ThreadKind, number>> = {};
   private datapathView: (() => ShowDatapath) | undefined;
   private stopPromise: Promise<void> | undefined;
   private resolveStopped!: () => void;
@@ -134,6 +136,11 @@ export class Daemon {
       throw new StartupError(`another daemon is listening on ${this.options.socketPath}`, 1);
     }
     // Check the overrides before the config is loaded: a bad one must not leave a new config file behind.
+    for (const kind of THREAD_KINDS) {
+      const n = this.options.overrides?.threads?.[kind];
+      const max = this.threadLimits[kind];
+      if (n !== undefined && max !== undefined && n > max) throw new StartupError(`bad option --${kind}-threads ${n}: at most ${max}`, 2);
+    }
     if (this.options.overrides?.bridge !== undefined) {
       const ok = nameSchema.safeParse(this.options.overrides.bridge);
       if (!ok.success) throw new StartupError(`bad option --bridge ${this.options.overrides.bridge}: ${ok.error.issues[0]?.message ?? 'invalid'}`, 2);
@@ -144,6 +151,13 @@ export class Daemon {
     } catch (err) {
       if (err instanceof ConfigError) throw new StartupError(err.message, 2);
       throw err;
+    }
+    for (const kind of THREAD_KINDS) {
+      const n = this.config.get().threads[kind];
+      const max = this.threadLimits[kind];
+      if (n !== null && max !== undefined && n > max && this.options.overrides?.threads?.[kind] === undefined) {
+        throw new StartupError(`config file ${this.options.configPath}: threads.${kind}: at most ${max} ${kind} threads (is ${n})`, 2);
+      }
     }
     await this.applyOverrides();
     let pidfileWritten = false;

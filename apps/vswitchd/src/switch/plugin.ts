@@ -62,6 +62,7 @@ export class SwitchPlugin implements DaemonPlugin {
   }
 
   register(d: Daemon): void {
+    d.threadLimits.pmd = MAX_PMDS;
     const s = switchParamSchemas;
     d.rpc.register('port/add', s['port/add'], (p) => this.need().ports.add(p), 'add a port (add-port)');
     d.rpc.register('port/del', s['port/del'], (p) => this.need().ports.del(p.name), 'delete a port (del-port)');

@@ -83,6 +83,8 @@ export class PmdGroup implements ThreadGroup {
   private closing = false;
   /** Deaths seen but not yet restarted, by PMD id. */
   private readonly down = new Set<number>();
+  /** Recent death times per PMD id: a PMD that keeps dying is restarted after a pause (crash loop). */
+  private readonly deaths = new Map<number, number[]>();
 
   constructor(
     readonly dp: Datapath,
@@ -154,6 +156,17 @@ export class PmdGroup implements ThreadGroup {
   }
 
   private onExit(id: number, t: PmdThreadInternals, threadId: number, code: number, error: string | undefined, atMs: number): void {
+    if (this.closing) return;
+    // As the supervisor does for its own workers: 3 deaths within 10 s -> wait 200 ms before the restart.
+    const recent = (this.deaths.get(id) ?? []).filter((x) => atMs - x < 10_000);
+    recent.push(atMs);
+    this.deaths.set(id, recent);
+    const delay = recent.length >= 3 ? 200 : 0;
+    if (delay > 0) setTimeout(() => this.enqueueRestart(id, t, threadId, code, error, atMs), delay);
+    else this.enqueueRestart(id, t, threadId, code, error, atMs);
+  }
+
+  private enqueueRestart(id: number, t: PmdThreadInternals, threadId: number, code: number, error: string | undefined, atMs: number): void {
     if (this.closing) return;
     // A PMD the datapath stops (fewer PMDs, close) exits too: it is still in `pmds` now, but gone by
     // the time the reconfiguration that stopped it has finished. So decide in the chain.
