@@ -10,6 +10,7 @@ const { queue, bank: bankSab, slot, want } = workerData;
 const reader = UpcallReader.attach(queue);
 const bank = DoorbellBank.attach(bankSab);
 reader.bindDoorbell(slot);
+parentPort.postMessage({ ready: true });
 const ids = new Uint32Array(64);
 let got = 0, bad = 0, wakeups = 0;
 const inPorts = new Set(), dsts = [];

@@ -22,10 +22,14 @@ describe('datapath: upcall queue read from a handler thread', function () {
     const worker = new Worker(new URL('./upcall-reader-worker.mjs', import.meta.url), {
       workerData: { queue: dp.upcallQueue(p1), bank: dp.bank.sab, slot, want },
     });
-    const done = new Promise<{ got: number; inPorts: number[]; dsts: number[]; bad: number; wakeups: number }>((resolve, reject) => {
-      worker.once('message', resolve);
+    type Result = { got: number; inPorts: number[]; dsts: number[]; bad: number; wakeups: number };
+    let ready!: () => void;
+    const isReady = new Promise<void>((resolve) => { ready = resolve; });
+    const done = new Promise<Result>((resolve, reject) => {
+      worker.on('message', (m: Result | { ready: true }) => ('ready' in m ? ready() : resolve(m)));
       worker.once('error', reject);
     });
+    await isReady; // the reader is bound to its doorbell and about to find the queue empty
     const rx = dp.netdev(p1) as MemoryNetdev;
     // Sparse traffic (the reader sleeps in between), on both rxqs, hence both PMDs' rings.
     for (let i = 0; i < want; i += 20) {
