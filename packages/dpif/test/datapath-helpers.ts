@@ -68,3 +68,24 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, what: stri
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until `read()` returns the same JSON twice `quietMs` apart (counters have settled after
+ * traffic stopped); throws after `timeoutMs`.
+ */
+export async function waitQuiet(read: () => unknown, quietMs = 50, timeoutMs = 10000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let prev = JSON.stringify(read());
+  for (;;) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const cur = JSON.stringify(read());
+    if (cur === prev) return;
+    if (Date.now() > end) throw new Error(`counters still changing after ${timeoutMs} ms`);
+    prev = cur;
+  }
+}
+
+/** The packet counters of `Datapath.totals()` (not the time and iteration counters, which run on). */
+export function packetCounters(t: Record<string, number>): number[] {
+  return [t.recv!, t.emc_hit!, t.masked_hit!, t.miss!, t.lost!, t.malformed!, t.sent_pkts!, t.tx_dropped!, t.action_upcall!, t.action_lost!];
+}

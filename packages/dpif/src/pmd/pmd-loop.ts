@@ -384,12 +384,13 @@ export class PmdLoop implements OdpUpcallSink {
       bFlags[b]! |= keys[i * FLOW_WORDS + W_TCP_FLAGS]! & 0xfff;
     }
     const cnt = this.cnt, cb = this.cb;
-    cnt[cb + PMD_STAT_RECV] += n;
     cnt[cb + PMD_STAT_EXACT_HIT] += emc;
     cnt[cb + PMD_STAT_MASKED_HIT] += masked;
     cnt[cb + PMD_STAT_MASKED_LOOKUP] += lookups;
     if (malformed > 0) cnt[cb + PMD_STAT_MALFORMED] += malformed;
     if (nMiss > 0) this.upcallMisses(nMiss, inPort);
+    // Last: a reader that sees `recv` include these packets sees where each of them went.
+    cnt[cb + PMD_STAT_RECV] += n;
     return nb;
   }
 
