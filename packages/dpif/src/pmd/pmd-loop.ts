@@ -5,13 +5,14 @@
  * stepped in one thread (benchmarks' heap checks).
  *
  * One iteration:
- *   1. if the control word changed: apply control messages (ports, rxqs, config, quit);
- *   2. for each rxq of the poll list: rx burst of up to 32 buffer ids → per packet: flow key
- *      extracted in place into the key batch (32 x FLOW_WORDS words) with the header offsets
- *      into the packet register → lookup (EMC, then dpcls; FlowTablePmd) → packets grouped per
- *      flow in arrival order (packet_batch_per_flow: flow stats once per batch, actions read once
- *      per batch) → misses queued as upcalls on the in_port's queue (dropped and counted when
- *      full) → each flow's actions run on its packets (OdpExecutor) → outputs batched per port →
+ *   1. if the control word changed: apply control messages (ports, rxqs, config, probe, quit);
+ *   2. for each rxq of the poll list: rx burst of up to 32 buffer ids → flow keys extracted in
+ *      place into the key batch (32 x FLOW_WORDS words, header offsets into the packet
+ *      registers) → one batched lookup for the burst (EMC for each key, then dpcls for the EMC
+ *      misses: FlowTablePmd.lookupBatch) → packets grouped per flow in arrival order
+ *      (packet_batch_per_flow) → misses queued as upcalls on the in_port's queue (dropped and
+ *      counted when full) → per flow batch: stats once, actions read once; a single `output` sends
+ *      the batch as is, other lists run per packet (OdpExecutor) → outputs batched per port →
  *      every port's tx batch flushed (netdev send on txq = pmdId);
  *   3. the quiescent point of the flow table (QSBR); when the shared clock ticked (dp-clock.ts,
  *      1 ms): the accounting window closes (idle/busy ns, rxq ns) and due housekeeping runs
@@ -20,12 +21,14 @@
  *      doorbell, re-check every rxq (`rxqWaitHint`) and the control word, sleep until a producer
  *      rings (memory port inject, a control message) or the nearest wait hint / `maxSleepMs`.
  *
- * Allocation: none per packet, per burst or per tick. Every array is preallocated; the loop never
- * calls a clock (Node's clocks allocate) except when going to sleep, waking up and handling
- * control messages; objects are created only by control messages. Time-valued numbers are written
- * straight into typed arrays rather than passed to methods (a call that is not inlined boxes a
- * double argument).
+ * Counters: one CounterSet block per PMD, plain stores once per burst; `recv` is added last, so a
+ * reader that sees a packet received sees where it went (hit, miss, lost, malformed).
  *
+ * Allocation: none per packet, per burst or per tick once compiled. Every array is preallocated;
+ * the loop never calls a clock (Node's clocks allocate) except when going to sleep, waking up and
+ * handling control messages; objects are created only by control messages. Times live in a
+ * Float64Array and are never passed to a method (a call that is not inlined boxes a double).
+
  * Ownership of packet buffers: a received buffer is owned by the PMD until it is sent (netdev
  * `send` takes it), queued as an upcall (the reader takes it) or freed (dropped). A buffer that
  * must leave on several ports is copied for all but the last.
