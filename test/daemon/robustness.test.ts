@@ -153,4 +153,36 @@ describe('daemon e2e: hostile control clients and crashing threads', function ()
     const t = (await show(sb)).threads;
     for (const kind of ['pmd', 'handler', 'revalidator'] as const) expect(t[kind], kind).to.include({ restarts: 0, alive: 1 });
   });
+
+  it('every method answers junk params with an error reply and the daemon keeps serving', async () => {
+    const fg = await startForeground(sb);
+    const c = await RpcClient.connect(sb.socket, { timeoutMs: 20000 });
+    try {
+      await c.call('port/add', { name: 'p1', type: 'memory' });
+      const { methods } = await c.call('list-commands');
+      const junk: unknown[] = [
+        { x: 1 }, { name: 7 }, { port: 'p1', frames: ['zz'] }, { flow: 'in_port(1),eth(' , actions: '2' }, { flow: '\u0000' },
+        { ufid: 'ufid:' + 'f'.repeat(40) }, { match: 'in_port=99999999999' }, { packets: ['00'], inPort: 'p1' },
+        { limit: -1 }, { after: -5, waitMs: 10 }, { secs: 0 }, { flows: [42] }, { flow: 'x'.repeat(70000) }, [1, 2], 'str',
+      ];
+      let replies = 0;
+      for (const m of methods.map((x) => x.name)) {
+        if (m === 'stop' || m === 'thread/crash') continue;
+        for (const params of junk) {
+          try {
+            await c.call(m, params as never);
+          } catch (err) {
+            expect((err as Error).name, `${m} ${JSON.stringify(params).slice(0, 60)}`).to.equal('RpcRemoteError');
+          }
+          replies++;
+        }
+      }
+      expect(replies).to.be.greaterThan(300);
+      expect((await c.call('ping')).pid).to.equal(fg.proc.pid);
+      expect((await c.call('show')).bridge.ports.map((p) => p.name)).to.deep.equal(['br0', 'p1']);
+    } finally {
+      c.close();
+    }
+    expect(fg.proc.exitCode).to.equal(null);
+  });
 });
