@@ -4,7 +4,7 @@
  * switch forwards again by the restored rules.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { ShowResult } from '@tsvs/control';
 import { cleanup, cli, sandbox, startForeground, until, type Sandbox } from './helpers.js';
 import { sample, txOf, udpFrame, macOf } from './traffic.js';
@@ -71,6 +71,23 @@ describe('switch e2e: configuration survives stop and kill -9', function () {
     const cfg = JSON.parse(readFileSync(sb.config, 'utf8')) as { threads: unknown; ports: unknown[] };
     expect(cfg.threads).to.deep.equal({ pmd: 2, handler: 2, revalidator: 1 });
     expect(cfg.ports[2]).to.deep.equal({ name: 'p3', type: 'memory', ofport: 2, options: {}, tag: 10, trunks: [10, 20], vlan_mode: 'native-untagged' });
+    await ok(['stop']);
+    await fg.exited;
+  });
+
+  it('a configured port that cannot be opened at start stays configured with its error; the rest comes up', async () => {
+    const cfg = JSON.parse(readFileSync(sb.config, 'utf8')) as { ports: unknown[] };
+    cfg.ports.push({ name: 'nosuchif0', type: 'system', ofport: 40, options: {} });
+    writeFileSync(sb.config, JSON.stringify(cfg, null, 2));
+    const fg = await startForeground(sb, ['--pidfile', sb.pidfile]);
+    const s = JSON.parse(await ok(['show', '--json'])) as ShowResult;
+    const bad = s.bridge.ports.find((p) => p.name === 'nosuchif0')!;
+    expect(bad).to.include({ state: 'error', ofport: 40, odpPort: null });
+    expect(bad.error).to.match(/^cannot open system port nosuchif0: /);
+    expect(s.bridge.ports.filter((p) => p.state === 'up').map((p) => p.name)).to.deep.equal(['brR', 'p1', 'p2', 'p3']);
+    expect(await ok(['show'])).to.match(/^ {4}Port nosuchif0: type system, ofport 40, odp port -, error "cannot open system port nosuchif0: .*"$/m);
+    await forwards();
+    expect(await ok(['del-port', 'nosuchif0'])).to.equal('deleted port nosuchif0 (ofport 40)\n');
     await ok(['stop']);
     await fg.exited;
   });

@@ -35,12 +35,11 @@ export function formatShow(s: ShowResult): string {
     const opts = Object.entries(p.options).map(([k, v]) => `${k}=${v}`);
     const ofport = p.ofport === OFPP_LOCAL ? 'LOCAL' : (p.ofport ?? '-');
     out.push(
-      `    Port ${p.name}: type ${p.type}, ofport ${ofport}, odp port ${p.odpPort ?? '-'}, ${p.state}` +
+      `    Port ${p.name}: type ${p.type}, ofport ${ofport}, odp port ${p.odpPort ?? '-'}, ${p.error ? `error "${p.error}"` : p.state}` +
         (opts.length ? `, options {${opts.join(', ')}}` : '') +
         (p.vlan_mode !== undefined ? `, vlan_mode ${p.vlan_mode}` : '') +
         (p.tag !== undefined ? `, tag ${p.tag}` : '') +
-        (p.trunks !== undefined ? `, trunks [${p.trunks.join(',')}]` : '') +
-        (p.error ? `, error "${p.error}"` : ''),
+        (p.trunks !== undefined ? `, trunks [${p.trunks.join(',')}]` : ''),
     );
     for (const q of p.rxqs) out.push(`        rxq ${q.rxq}: pmd ${q.pmd ?? 'unassigned'}`);
   }
