@@ -1,13 +1,14 @@
 /**
  * Upcalls from real PMD threads: a miss produces a MISS upcall with the packet, its key and
  * in_port on the queue of the port it came in on; a `userspace` action produces an ACTION upcall;
- * a full queue drops and counts without blocking the PMD; a handler-style round trip (read the
- * miss, install the flow, execute the upcalled buffer) forwards the packet and the next ones stay
- * in the datapath.
+ * a full queue drops and counts without blocking the PMD; ACTION upcalls have rings of their own
+ * that a full MISS ring does not affect; records carry the enqueue time (ms, datapath clock); a
+ * handler-style round trip (read the miss, install the flow, execute the upcalled buffer) forwards
+ * the packet and the next ones stay in the datapath.
  */
 import { expect } from 'chai';
 import {
-  DPIF_FP_CREATE, DPIF_UC_ACTION, DPIF_UC_MISS, Datapath, UpcallReader, parseOdpActions,
+  DPIF_FP_CREATE, DPIF_UC_ACTION, DPIF_UC_MISS, Datapath, UpcallReader, dpNowMs, parseOdpActions,
 } from '@tsvs/dpif';
 import type { MemoryNetdev } from '@tsvs/netdev';
 import { W_NW_DST } from '@tsvs/packet';
@@ -101,6 +102,88 @@ describe('datapath: upcalls', function () {
       dp.pool.free(b);
     }
     expect(dp.totals().action_upcall).to.equal(2);
+    dp.flowFlush();
+  });
+
+  it('ACTION upcalls go to their own ring: a full MISS ring drops none of them; the ACTION ring\'s overflow is counted apart', async () => {
+    const reader = UpcallReader.attach(dp.upcallQueue(p1), dp.pool);
+    drain(reader).forEach((b) => dp.pool.free(b));
+    const t0 = dp.totals(), q0 = dp.upcallStats(p1);
+    // Fill p1's MISS ring (8 slots) and overflow it: 8 queued, 22 dropped.
+    const misses = Array.from({ length: 30 }, (_, i) => ipFrame({ dst: 0x0a020000 + i }));
+    expect((dp.netdev(p1) as MemoryNetdev).inject(misses)).to.equal(30);
+    await waitFor(() => dp.totals().recv - t0.recv === 30, 5000, '30 misses received');
+    // Now frames of a flow with a userspace action, on the same port, while the MISS ring is full.
+    const f = ipFrame({ dst: 0x0a000505 });
+    dp.flowPut({
+      flags: DPIF_FP_CREATE, key: keyOf(f, p1), mask: maskOf({ [W_NW_DST]: ~0 }),
+      actions: parseOdpActions(`userspace(pid=7,userdata(01)),${p2}`),
+    });
+    expect((dp.netdev(p1) as MemoryNetdev).inject([f, f, f, f, f])).to.equal(5);
+    await waitFor(() => dp.totals().recv - t0.recv === 35, 5000, '5 more packets');
+    let q = dp.upcallStats(p1);
+    expect(q.action).to.deep.equal({ queued: q0.action.queued + 5, dropped: q0.action.dropped, pending: 5 });
+    expect(q.dropped - q0.dropped, 'only misses dropped').to.equal(22);
+    // The ACTION ring's own capacity (8): 3 more fit, 9 are dropped and counted as ACTION drops.
+    expect((dp.netdev(p1) as MemoryNetdev).inject(Array.from({ length: 12 }, () => f))).to.equal(12);
+    await waitFor(() => dp.totals().recv - t0.recv === 47, 5000, '12 more packets');
+    q = dp.upcallStats(p1);
+    expect(q.action).to.deep.equal({ queued: q0.action.queued + 8, dropped: q0.action.dropped + 9, pending: 8 });
+    const t = dp.totals();
+    expect(t.action_upcall - t0.action_upcall).to.equal(8);
+    expect(t.action_lost - t0.action_lost).to.equal(9);
+    expect(t.lost - t0.lost, 'MISS drops').to.equal(22);
+    // recv: ACTION upcalls first, then misses.
+    const ids = new Uint32Array(64);
+    const n = reader.recv(ids, 12);
+    expect(Array.from(ids.subarray(0, n), (b) => reader.area.type(b))).to.deep.equal([...Array(8).fill(DPIF_UC_ACTION), ...Array(4).fill(DPIF_UC_MISS)]);
+    ids.subarray(0, n).forEach((b) => dp.pool.free(b));
+    // recvMisses / recvActions read one kind each.
+    expect(reader.recvActions(ids)).to.equal(0);
+    const m = reader.recvMisses(ids);
+    expect(m).to.equal(4);
+    ids.subarray(0, m).forEach((b) => dp.pool.free(b));
+    expect(reader.isEmpty()).to.equal(true);
+    (dp.netdev(p2) as MemoryNetdev).txDrainFrames();
+    dp.flowFlush();
+  });
+
+  it('upcall records carry the enqueue time in ms of the datapath clock (PMD misses and ACTION upcalls; execute leaves 0)', async () => {
+    const reader = UpcallReader.attach(dp.upcallQueue(p1), dp.pool);
+    drain(reader).forEach((b) => dp.pool.free(b));
+    const f = ipFrame({ dst: 0x0a000606 });
+    const before = dpNowMs();
+    (dp.netdev(p1) as MemoryNetdev).inject(f);
+    await waitFor(() => !reader.isEmpty(), 5000, 'the miss upcall');
+    const after = dpNowMs();
+    const [miss] = drain(reader);
+    const tMiss = reader.area.enqueueTime(miss!);
+    dp.pool.free(miss!);
+    // The PMD stamps its loop time, which follows a 1 ms tick: not after the read, not long before
+    // the inject (the bound only checks the unit and the clock, not how fast anything is).
+    expect(tMiss).to.be.at.most(after);
+    expect(tMiss).to.be.greaterThan(before - 1000);
+    dp.flowPut({
+      flags: DPIF_FP_CREATE, key: keyOf(f, p1), mask: maskOf({ [W_NW_DST]: ~0 }), actions: parseOdpActions('userspace(pid=9)'),
+    });
+    const before2 = dpNowMs();
+    (dp.netdev(p1) as MemoryNetdev).inject(f);
+    await waitFor(() => !reader.isEmpty(), 5000, 'the ACTION upcall');
+    const after2 = dpNowMs();
+    const [act] = drain(reader);
+    expect(reader.area.type(act!)).to.equal(DPIF_UC_ACTION);
+    const tAct = reader.area.enqueueTime(act!);
+    dp.pool.free(act!);
+    expect(tAct).to.be.at.most(after2);
+    expect(tAct).to.be.greaterThan(before2 - 1000);
+    // The control thread's execute: an ACTION upcall on the ACTION ring, not stamped.
+    const a0 = dp.upcallStats(p1).action.queued;
+    expect(dp.execute({ packet: f, inPort: p1, actions: parseOdpActions('userspace(pid=9)') })).to.deep.include({ error: 0, upcalls: 1 });
+    expect(dp.upcallStats(p1).action.queued).to.equal(a0 + 1);
+    const [ex] = drain(reader);
+    expect(reader.area.type(ex!)).to.equal(DPIF_UC_ACTION);
+    expect(reader.area.enqueueTime(ex!)).to.equal(0);
+    dp.pool.free(ex!);
     dp.flowFlush();
   });
 

@@ -474,12 +474,15 @@ export class PmdLoop implements OdpUpcallSink {
     return e;
   }
 
-  /** handle_packet_upcall, queue side: records, then one push on the in_port's queue. */
+  /**
+   * handle_packet_upcall, queue side: records (stamped with the loop time tf[T_NOW], ms), then one
+   * push on the in_port's MISS ring.
+   */
   private upcallMisses(nMiss: number, inPort: number): void {
     const area = this.area, meta = this.pool.meta, ids = this.missIds, keys = this.keys;
     for (let j = 0; j < nMiss; j++) {
       const id = ids[j]!;
-      area.writeMiss(id, inPort, keys, this.missPkt[j]! * FLOW_WORDS);
+      area.writeMiss(id, inPort, keys, this.missPkt[j]! * FLOW_WORDS, this.tf, T_NOW);
       meta[id * META_WORDS + M_IN_PORT] = inPort;
     }
     const up = this.portUpcall[inPort];
@@ -505,8 +508,9 @@ export class PmdLoop implements OdpUpcallSink {
     const m = nb * META_WORDS;
     pool.meta[m + M_LEN] = len;
     pool.meta[m + M_IN_PORT] = inPort;
-    this.area.writeAction(nb, inPort, this.keys, this.curPkt * FLOW_WORDS, pid, actions, udOff, udLen);
-    if (up!.pushOne(nb)) {
+    this.area.writeAction(nb, inPort, this.keys, this.curPkt * FLOW_WORDS, pid, actions, udOff, udLen, this.tf, T_NOW);
+    // The port's ACTION ring: a MISS storm filling the MISS ring cannot crowd it out.
+    if (up!.pushAction(nb)) {
       this.cnt[this.cb + PMD_STAT_ACTION_UPCALL]++;
       return true;
     }
