@@ -4,14 +4,12 @@
  * run it in-thread).
  *
  * A round:
- * 1. Gather: visit the handler's ports round-robin, starting one further each round; take at most
- *    `quota` upcalls from a port per visit, until `maxBatch` (64, UPCALL_MAX_BATCH) MISS upcalls
- *    are gathered or a whole pass finds nothing. ACTION upcalls met on the way are set apart (up
- *    to `maxActions` more). A port whose producer ring is fuller than `shedFraction` and has
- *    overflowed since the last visit (the datapath dropped upcalls on it) is drained to 1/8: its
- *    MISS upcalls are dropped (counted as shed), its ACTION upcalls kept — the datapath queues both
- *    kinds on one per-port queue, and this keeps a MISS storm from keeping it full. A burst that
- *    fits in the queue is not shed.
+ * 1. Gather, ACTION upcalls first: visit the handler's ports round-robin, starting one further
+ *    each round, taking at most `quota` upcalls from a port per visit from its ACTION rings, until
+ *    `maxActions` are gathered or a pass finds none; then the same from the MISS rings until
+ *    `maxBatch` (64, UPCALL_MAX_BATCH) MISS upcalls. The datapath queues the two kinds on separate
+ *    rings per port (dpif upcall-queue.ts), so a MISS storm that keeps a port's MISS rings full
+ *    neither drops nor delays its ACTION upcalls (OVS dpif.h "Upcall Queuing and Ordering").
  * 2. ACTION upcalls: controller cookies become packet-ins; slow-path cookies are translated (with
  *    side effects) and executed without installing anything (OVS SLOW_PATH_UPCALL); others are
  *    delivered as 'userspace' packet-ins.
@@ -33,7 +31,7 @@
  * execute steps reuse preallocated arrays.
  */
 import { FLOW_WORDS, W_IN_PORT } from '@tsvs/packet';
-import { PacketPool, SpscRing, META_WORDS, M_LEN } from '@tsvs/shm';
+import { PacketPool, META_WORDS, M_LEN } from '@tsvs/shm';
 import { attachNetdev, type Netdev, type NetdevDescriptor } from '@tsvs/netdev';
 import {
   DPIF_FP_CREATE, DPIF_UC_ACTION, FlowTable, MAX_ODP_PORTS, UpcallArea, UpcallReader, dpNowMs,
@@ -56,7 +54,7 @@ import type { HandlerConfig, HandlerCredits } from './handler-messages.js';
 import type { PacketIn } from './packet-in.js';
 import {
   HandlerStats, S_ACTION, S_EXEC_DROPPED, S_EXISTS, S_FAILED, S_FLOW_LIMIT, S_HANDLED, S_INSTALLED, S_MISS,
-  S_PACKET_IN, S_RECEIVED, S_ROUNDS, S_SHED,
+  S_PACKET_IN, S_RECEIVED, S_ROUNDS,
 } from './handler-stats.js';
 
 /** What a HandlerCore attaches to (everything structured-clonable). */
@@ -78,19 +76,11 @@ export interface HandlerCoreInit {
 interface PortQ {
   portNo: number;
   reader: UpcallReader;
-  rings: SpscRing[];
   line: number;
-  /** The queue's control block (Float64 view; producer p's dropped counter at (2 + p) * 8 + 1, see dpif upcall-queue.ts). */
-  ctlF64: Float64Array;
-  /** Each producer's dropped counter at the last visit. */
-  lastDropped: Float64Array;
 }
 
-/** Float64 index of producer p's "dropped (queue full)" counter in an upcall queue's ctl block (dpif upcall-queue.ts layout). */
-const droppedIndex = (p: number): number => (2 + p) * 8 + 1;
-
 const CAP = 256;
-const ACTION_CAP = 2048;
+const ACTION_CAP = 256;
 
 export class HandlerCore {
   readonly id: number;
@@ -111,6 +101,7 @@ export class HandlerCore {
   private readonly tmp = new Uint32Array(CAP);
   private readonly mBuf = new Uint32Array(CAP);
   private readonly mLine = new Int32Array(CAP);
+  /** Enqueue time of each gathered miss (ms, datapath clock; the time taken if it was not stamped). */
   private readonly mT0 = new Float64Array(CAP);
   private nMiss = 0;
   private readonly aBuf = new Uint32Array(ACTION_CAP);
@@ -185,12 +176,7 @@ export class HandlerCore {
     this.detach(desc.portNo);
     const reader = UpcallReader.attach(desc, this.pool, this.area);
     reader.bindDoorbell(this.bellSlot);
-    const ctlF64 = new Float64Array(desc.ctl);
-    const lastDropped = Float64Array.from(desc.rings, (_, p) => ctlF64[droppedIndex(p)]!);
-    this.ports.push({
-      portNo: desc.portNo, reader, rings: desc.rings.map((d) => SpscRing.attach(d)), line: this.stats.portLine(desc.portNo),
-      ctlF64, lastDropped,
-    });
+    this.ports.push({ portNo: desc.portNo, reader, line: this.stats.portLine(desc.portNo) });
     this.ports.sort((a, b) => a.portNo - b.portNo);
   }
 
@@ -259,19 +245,25 @@ export class HandlerCore {
     let taken = 0;
     const start = this.next;
     this.next = start + 1 >= nPorts ? 0 : start + 1;
+    const quota = this.cfg.quota;
+    // ACTION upcalls first: their own rings, their own budget.
+    const maxActions = Math.min(this.cfg.maxActions, ACTION_CAP);
+    for (;;) {
+      let pass = 0;
+      for (let j = 0; j < nPorts && this.nAct < maxActions; j++) {
+        pass += this.gatherActions(this.ports[(start + j) % nPorts]!, Math.min(quota, maxActions - this.nAct));
+      }
+      taken += pass;
+      if (pass === 0 || this.nAct >= maxActions) break;
+    }
     const maxBatch = Math.min(this.cfg.maxBatch, CAP);
     for (;;) {
       let pass = 0;
       for (let j = 0; j < nPorts && this.nMiss < maxBatch; j++) {
-        const p = this.ports[(start + j) % nPorts]!;
-        // ACTION upcalls never fall back into the miss list: take no more than the action list holds.
-        const want = Math.min(this.cfg.quota, maxBatch - this.nMiss, ACTION_CAP - this.nAct);
-        const k = this.gather(p, want);
-        pass += k;
-        if (this.cfg.shedFraction > 0) taken += this.shed(p);
+        pass += this.gatherMisses(this.ports[(start + j) % nPorts]!, Math.min(quota, maxBatch - this.nMiss));
       }
       taken += pass;
-      if (pass === 0 || this.nMiss >= maxBatch || this.nAct >= this.cfg.maxActions) break;
+      if (pass === 0 || this.nMiss >= maxBatch) break;
     }
     if (taken === 0) return 0;
     this.stats.f[this.hLine + S_ROUNDS]! += 1;
@@ -283,23 +275,47 @@ export class HandlerCore {
     return taken;
   }
 
-  /** Takes up to `want` upcalls from port `p` into the miss/action lists. */
-  private gather(p: PortQ, want: number): number {
+  /** Takes up to `want` ACTION upcalls from port `p`'s ACTION rings into the action list. */
+  private gatherActions(p: PortQ, want: number): number {
+    if (want <= 0) return 0;
+    const k = p.reader.recvActions(this.aBuf, want, this.nAct);
+    if (k === 0) return 0;
+    for (let i = this.nAct; i < this.nAct + k; i++) this.aLine[i] = p.line;
+    this.nAct += k;
+    const f = this.stats.f, line = p.line, h = this.hLine;
+    f[line + S_RECEIVED]! += k;
+    f[line + S_ACTION]! += k;
+    f[h + S_RECEIVED]! += k;
+    f[h + S_ACTION]! += k;
+    return k;
+  }
+
+  /**
+   * Takes up to `want` upcalls from port `p`'s MISS rings into the miss list (an ACTION upcall
+   * found there, which the datapath does not queue, would still be handled as one).
+   */
+  private gatherMisses(p: PortQ, want: number): number {
     if (want <= 0) return 0;
     const tmp = this.tmp, area = this.area, f = this.stats.f, line = p.line;
-    const k = p.reader.recv(tmp, want);
+    const k = p.reader.recvMisses(tmp, want);
     if (k === 0) return 0;
-    const t0 = performance.now();
+    const taken = dpNowMs();
     let nm = 0;
     for (let i = 0; i < k; i++) {
       const buf = tmp[i]!;
       if (area.type(buf) === DPIF_UC_ACTION) {
-        this.aBuf[this.nAct] = buf;
-        this.aLine[this.nAct++] = line;
+        if (this.nAct < ACTION_CAP) {
+          this.aBuf[this.nAct] = buf;
+          this.aLine[this.nAct++] = line;
+        } else {
+          this.pool.free(buf);
+          this.count(line, S_FAILED);
+        }
       } else {
+        const t = area.enqueueTime(buf);
         this.mBuf[this.nMiss] = buf;
         this.mLine[this.nMiss] = line;
-        this.mT0[this.nMiss++] = t0;
+        this.mT0[this.nMiss++] = t > 0 && t <= taken ? t : taken;
         nm++;
       }
     }
@@ -311,52 +327,6 @@ export class HandlerCore {
     f[h + S_MISS]! += nm;
     f[h + S_ACTION]! += k - nm;
     return k;
-  }
-
-  /**
-   * Drains a producer ring of `p` to 1/8 of its capacity — MISS upcalls shed, ACTION upcalls kept —
-   * when it is fuller than `shedFraction` and the datapath dropped upcalls on it since the last
-   * visit (a storm that overflows the queue, not a burst that fits in it).
-   */
-  private shed(p: PortQ): number {
-    let n = 0;
-    for (let ri = 0; ri < p.rings.length; ri++) {
-      const r = p.rings[ri]!;
-      const dropped = p.ctlF64[droppedIndex(ri)]!;
-      const overflowed = dropped !== p.lastDropped[ri];
-      p.lastDropped[ri] = dropped;
-      if (!overflowed) continue;
-      const c = r.count();
-      if (c <= r.capacity * this.cfg.shedFraction) continue;
-      let excess = c - (r.capacity >>> 3);
-      const tmp = this.tmp, area = this.area, f = this.stats.f, line = p.line, h = this.hLine;
-      while (excess > 0 && this.nAct < ACTION_CAP) {
-        const k = r.pop(tmp, 0, Math.min(excess, CAP, ACTION_CAP - this.nAct));
-        if (k === 0) break;
-        excess -= k;
-        n += k;
-        let shed = 0;
-        for (let i = 0; i < k; i++) {
-          const buf = tmp[i]!;
-          if (area.type(buf) === DPIF_UC_ACTION) {
-            this.aBuf[this.nAct] = buf;
-            this.aLine[this.nAct++] = line;
-          } else {
-            this.pool.free(buf);
-            shed++;
-          }
-        }
-        f[line + S_RECEIVED]! += k;
-        f[line + S_MISS]! += shed;
-        f[line + S_ACTION]! += k - shed;
-        f[line + S_SHED]! += shed;
-        f[h + S_RECEIVED]! += k;
-        f[h + S_MISS]! += shed;
-        f[h + S_ACTION]! += k - shed;
-        f[h + S_SHED]! += shed;
-      }
-    }
-    return n;
   }
 
   private count(line: number, what: number, n = 1): void {
@@ -507,7 +477,7 @@ export class HandlerCore {
     }
     if (ops.length > 0) {
       const res = flows.operate(ops);
-      const tDone = performance.now();
+      const tDone = dpNowMs();
       for (let i = 0; i < n; i++) {
         const j = this.putOf[i]!;
         if (j < 0) continue;

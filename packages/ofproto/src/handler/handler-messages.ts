@@ -17,15 +17,11 @@ export interface HandlerConfig {
   quota: number;
   /** Most MISS upcalls per round (OVS UPCALL_MAX_BATCH). Default 64. */
   maxBatch: number;
-  /** Most ACTION upcalls per round (processed before the misses). Default 64. */
-  maxActions: number;
   /**
-   * A producer ring fuller than this fraction of its capacity, which overflowed since the
-   * handler's last visit, is drained down to 1/8 by the handler, dropping (shedding) its MISS
-   * upcalls and keeping its ACTION upcalls, so a MISS storm does not keep the queue ACTION upcalls
-   * share full. 0 disables shedding. Default 0.5.
+   * Most ACTION upcalls per round (taken from the ports' ACTION rings before any miss, processed
+   * before the misses; at most 256). Default 64.
    */
-  shedFraction: number;
+  maxActions: number;
   /** Empty rounds before sleeping, as µs of polling. Default 50. */
   idleSpinUs: number;
   /** Longest sleep on the doorbell, ms. Default 1000. */
@@ -33,7 +29,7 @@ export interface HandlerConfig {
 }
 
 export const DEFAULT_HANDLER_CONFIG: HandlerConfig = {
-  quota: 16, maxBatch: 64, maxActions: 64, shedFraction: 0.5, idleSpinUs: 50, maxSleepMs: 1000,
+  quota: 16, maxBatch: 64, maxActions: 64, idleSpinUs: 50, maxSleepMs: 1000,
 };
 
 export interface HandlerInit {

@@ -9,7 +9,7 @@
  * MAX_HANDLERS lines of handlers. Within a line (units: upcalls unless said):
  * | idx | name          | meaning                                                                  |
  * |-----|---------------|--------------------------------------------------------------------------|
- * | 0   | received      | upcalls taken from the queue (MISS + ACTION, shed included)             |
+ * | 0   | received      | upcalls taken from the queue (MISS + ACTION)                             |
  * | 1   | miss          | MISS upcalls taken                                                       |
  * | 2   | action        | ACTION upcalls taken                                                     |
  * | 3   | handled       | upcalls fully processed (translated and executed, or delivered)         |
@@ -17,7 +17,7 @@
  * | 5   | exists        | flow already there: ukey of another handler (duplicate) or put EEXIST    |
  * | 6   | failed        | xlate error, no such bridge port, ukey refused (ENOSPC/conflict), put error other than EEXIST |
  * | 7   | flow_limit    | misses executed without installing a flow (datapath at the flow limit)  |
- * | 8   | shed          | MISS upcalls dropped by the handler to keep room for ACTION upcalls     |
+ * | 8   | shed          | always 0: handlers no longer shed misses (ACTION upcalls have their own rings); kept for the layout and upcall/show |
  * | 9   | packet_in     | packet-ins delivered (controller actions)                                 |
  * | 10  | exec_dropped  | packets that could not be executed (actions the datapath cannot run, no buffer) |
  * | 11  | lat_count     | latencies recorded (one per installed flow)                               |
@@ -27,9 +27,11 @@
  * | 15  | sleeps        | handler lines: times the handler slept on its doorbell                    |
  * | 16..79 | histogram  | latency buckets: bucket b counts latencies in [2^(b/2), 2^((b+1)/2)) µs (b 0: < 1.41 µs) |
  *
- * Latency is measured from the moment the handler takes the upcall from the queue to the moment
- * its flow is installed (after the put). The upcall record carries no enqueue time (see the
- * README's "handlers" section), so queueing delay is not included.
+ * Latency is measured from the upcall's enqueue time (the PMD's stamp in the upcall record: ms of
+ * the datapath clock, dpif upcall-area.ts) to the moment its flow is installed (after the put),
+ * so it includes the time the upcall waited in the queue. The PMD stamps its loop time, which
+ * follows the datapath clock's 1 ms tick: a latency is an upper bound within one tick. An upcall
+ * without a stamp counts from the moment the handler took it.
  */
 import { MAX_ODP_PORTS } from '@tsvs/dpif';
 

@@ -73,12 +73,15 @@ export interface HandlerPortStats {
   /** Handler id serving the queue, or -1. */
   handler: number;
   counters: CounterValues;
-  /** Upcalls the datapath could not queue (queue full), from dpif's queue counters. */
+  /** Upcalls (both kinds) the datapath could not queue (ring full), from dpif's queue counters. */
   queueDropped: number;
-  /** Upcalls queued by the datapath so far. */
+  /** Upcalls (both kinds) queued by the datapath so far. */
   queued: number;
-  /** Upcalls waiting now. */
+  /** Upcalls (both kinds) waiting now. */
   pending: number;
+  /** The port's ACTION rings alone (included above): ACTION upcalls queued, dropped (ACTION ring full), waiting. */
+  action: { queued: number; dropped: number; pending: number };
+  /** Enqueue (PMD stamp) → flow installed, µs. */
   latency: LatencySummary;
 }
 
@@ -419,7 +422,7 @@ export class Handlers {
   portStats(): HandlerPortStats[] {
     return [...this.known].sort((a, b) => a - b).map((portNo) => {
       const line = this.stats.portLine(portNo);
-      let q = { queued: 0, dropped: 0, pending: 0 };
+      let q = { queued: 0, dropped: 0, pending: 0, action: { queued: 0, dropped: 0, pending: 0 } };
       try {
         q = this.dp.upcallStats(portNo);
       } catch {
@@ -427,7 +430,7 @@ export class Handlers {
       }
       return {
         portNo, handler: this.owner.get(portNo) ?? -1, counters: this.stats.counters(line), queueDropped: q.dropped,
-        queued: q.queued, pending: q.pending, latency: this.stats.latencySummary(line),
+        queued: q.queued, pending: q.pending, action: { ...q.action }, latency: this.stats.latencySummary(line),
       };
     });
   }
