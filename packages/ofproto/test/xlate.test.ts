@@ -16,7 +16,7 @@ import { decodeOdpActions, ODP_ACTIONS_MAX_BYTES } from '@tsvs/dpif';
 import {
   BridgePorts, MacLearning, OfTables, OFPP_LOCAL, parseFlowMod, xlateFlow, formatXlateActions, formatMegaflow,
   encodeFlowActions, decodeControllerCookie, replayNormalLearning, decodeSlowPathCookie, datapathMegaflow, parseTraceFlow,
-  XLATE_OK, XLATE_RECURSION_TOO_DEEP, OFPR_EXPLICIT_MISS, OFPR_INVALID_TTL, SLOW_ACTION,
+  XLATE_OK, XLATE_RECURSION_TOO_DEEP, OFPR_EXPLICIT_MISS, OFPR_INVALID_TTL, SLOW_ACTION, newXlateResult,
   type MacEvent, type PortConfig, type XlateResult,
 } from '@tsvs/ofproto';
 
@@ -160,6 +160,27 @@ describe('xlate', () => {
       expect(acts(e, xlateFlow(e, { flow: parseTraceFlow(e.ports, 'in_port=1,ip'), version: v }))).to.equal('p2');
       expect(acts(e, run(e, 'in_port=1,ip'))).to.equal('p3');
       e.tables.releaseVersion(v);
+    });
+
+    it('a reused result (into) holds exactly what a fresh translation gives, whatever it held before', () => {
+      const e = env([
+        'priority=10,in_port=1,ip,actions=mod_nw_tos:32,output:2,resubmit(,1)', 'table=1,actions=output:3',
+        'priority=5,actions=NORMAL', 'priority=20,in_port=1,arp,actions=drop',
+      ]);
+      const flows = ['in_port=1,tcp,nw_tos=0', 'in_port=2,dl_src=00:00:00:00:00:05,dl_dst=ff:ff:ff:ff:ff:ff', 'in_port=1,arp', 'in_port=1,udp,nw_tos=4'];
+      const into = newXlateResult();
+      for (const f of [...flows, ...flows.slice().reverse()]) {
+        const fresh = run(e, f);
+        const reused = xlateFlow(e, { flow: parseTraceFlow(e.ports, f), into });
+        expect(reused).to.equal(into);
+        expect(acts(e, reused), f).to.equal(acts(e, fresh));
+        expect([...reused.wc], f).to.deep.equal([...fresh.wc]);
+        expect([...reused.flow], f).to.deep.equal([...fresh.flow]);
+        expect([...reused.finalFlow], f).to.deep.equal([...fresh.finalFlow]);
+        expect(reused.rules.map((r) => r.id), f).to.deep.equal(fresh.rules.map((r) => r.id));
+        expect(reused.learned, f).to.deep.equal(fresh.learned);
+        expect([reused.slow, reused.error, reused.version], f).to.deep.equal([fresh.slow, fresh.error, fresh.version]);
+      }
     });
   });
 
