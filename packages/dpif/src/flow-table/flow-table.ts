@@ -15,7 +15,7 @@
  *
  * Layout in layout.ts; memory ordering argument in packages/dpif/README.md.
  */
-import { FLOW_WORDS, W_IN_PORT, hashMaskedWords } from '@tsvs/packet';
+import { FLOW_WORDS, W_IN_PORT, hashAdd, hashFinish, hashMaskedWords } from '@tsvs/packet';
 import {
   E_ACTS, E_GEN, E_HASH, E_PKEY, E_SUBTABLE, E_UFID, E_UFID_NEXT, E_ZGEN, ENTRY_WORDS, LINK_INDEX_MASK, LINK_TAG_SHIFT,
   FLOW_TABLE_LAYOUT_VERSION, FLOW_TABLE_MAGIC, H_ACT_FREE_TOP, H_ACT_SLOTS, H_ACTIONS_BYTES, H_CAPACITY,
@@ -117,10 +117,18 @@ export class FlowTable {
   /** This thread's PMD handles by id. @internal */
   readonly pmdHandles: Array<FlowTablePmd | undefined> = [];
   // Writer scratch (per thread).
-  private readonly sKey = new Uint32Array(FLOW_WORDS);
-  private readonly sMask = new Uint32Array(FLOW_WORDS);
   private readonly sUsed = new Uint8Array(FLOW_WORDS);
   private readonly sVals = new Uint32Array(FLOW_WORDS);
+  /**
+   * Per-op staging of an `operate` batch, filled before the lock is taken (so the writer lock is
+   * held only for the table work): for put i, its mask compiled as the words it uses
+   * (`stN[i]` indices in `stUsed[i * FLOW_WORDS ..]`, values in `stVals[..]`) and its UFID
+   * (`stUfid[i * 4 ..]`, given or derived). Grown as needed.
+   */
+  private stUsed = new Uint8Array(0);
+  private stVals = new Uint32Array(0);
+  private stN = new Int32Array(0);
+  private stUfid = new Uint32Array(0);
 
   private constructor(sab: SharedArrayBuffer, t: FlowTableThreadOptions) {
     const h = new Int32Array(sab, 0, 64);
@@ -356,15 +364,23 @@ export class FlowTable {
    * Returns one result per op, in order. Never throws for bad input.
    */
   operate(ops: readonly FlowOp[]): FlowOpResult[] {
-    const results: FlowOpResult[] = new Array(ops.length);
+    const n = ops.length;
+    const results: FlowOpResult[] = new Array(n);
     const retired: Retired = { kinds: [], ids: [] };
     const delEntries: number[] = [];
+    // Outside the lock: validate puts, compile their masks, copy or derive their UFIDs.
+    if (this.stN.length < n) this.growStage(n);
+    for (let i = 0; i < n; i++) {
+      const op = ops[i]!;
+      if (op.type === 'put') this.stagePut(op, i, results);
+    }
     lockAcquire(this.i32, H_LOCK);
     try {
-      for (let i = 0; i < ops.length; i++) {
+      for (let i = 0; i < n; i++) {
         const op = ops[i]!;
-        if (op.type === 'put') results[i] = { type: 'put', ...this.putLocked(op, retired) };
-        else if (op.type === 'del') {
+        if (op.type === 'put') {
+          if (results[i] === undefined) results[i] = this.putLocked(op, i, retired);
+        } else if (op.type === 'del') {
           const e = this.delLocked(op.ufid, retired);
           results[i] = { type: 'del', error: e < 0 ? 'ENOENT' : 0, stats: zeroStats() };
           delEntries[i] = e;
@@ -463,41 +479,89 @@ export class FlowTable {
     }
   }
 
-  private putLocked(p: FlowPut, retired: Retired): FlowPutResult {
-    const res: FlowPutResult = { error: 0, ufid: new Uint32Array(UFID_WORDS), stats: zeroStats(), entry: -1, created: false };
-    const fail = (err: FlowErrno, why: string): FlowPutResult => {
-      res.error = err;
-      this.logFail(p.flags, `${err}: ${why}`);
-      return res;
-    };
+  private growStage(n: number): void {
+    const c = Math.max(n, 64, this.stN.length * 2);
+    this.stUsed = new Uint8Array(c * FLOW_WORDS);
+    this.stVals = new Uint32Array(c * FLOW_WORDS);
+    this.stN = new Int32Array(c);
+    this.stUfid = new Uint32Array(c * UFID_WORDS);
+  }
+
+  private putFail(p: FlowPut, err: FlowErrno, why: string, ufid: Uint32Array): FlowOpResult {
+    this.logFail(p.flags, `${err}: ${why}`);
+    return { type: 'put', error: err, ufid, stats: zeroStats(), entry: -1, created: false };
+  }
+
+  /**
+   * Lock NOT held. Checks put `p` (op `i` of a batch) and stages its compiled mask and UFID; on bad
+   * input stores the failed result in `results[i]` (nothing of the table is read).
+   */
+  private stagePut(p: FlowPut, i: number, results: FlowOpResult[]): void {
     const kb = p.keyBase ?? 0, mb = p.maskBase ?? 0;
     if (!(p.key instanceof Uint32Array) || !(p.mask instanceof Uint32Array)
       || !Number.isInteger(kb) || !Number.isInteger(mb) || kb < 0 || mb < 0
       || p.key.length < kb + FLOW_WORDS || p.mask.length < mb + FLOW_WORDS) {
-      return fail('EINVAL', `key and mask must be ${FLOW_WORDS} words`);
+      results[i] = this.putFail(p, 'EINVAL', `key and mask must be ${FLOW_WORDS} words`, new Uint32Array(UFID_WORDS));
+      return;
     }
-    if (!(p.actions instanceof Uint8Array)) return fail('EINVAL', 'actions must be a Uint8Array');
-    if (p.actions.length > this.actionsBytes) return fail('E2BIG', `actions of ${p.actions.length} bytes exceed ${this.actionsBytes}`);
-    if (p.mask[mb + W_IN_PORT] !== 0xffffffff) return fail('EINVAL', 'in_port is not an exact match');
-    if (p.ufid !== undefined && (!(p.ufid instanceof Uint32Array) || p.ufid.length !== UFID_WORDS)) {
-      return fail('EINVAL', 'ufid must be 4 words');
+    if (!(p.actions instanceof Uint8Array)) {
+      results[i] = this.putFail(p, 'EINVAL', 'actions must be a Uint8Array', new Uint32Array(UFID_WORDS));
+      return;
     }
-    const key = this.sKey, mask = this.sMask;
-    for (let i = 0; i < FLOW_WORDS; i++) {
-      mask[i] = p.mask[mb + i]!;
-      key[i] = p.key[kb + i]! & mask[i]!;
+    if (p.actions.length > this.actionsBytes) {
+      results[i] = this.putFail(p, 'E2BIG', `actions of ${p.actions.length} bytes exceed ${this.actionsBytes}`, new Uint32Array(UFID_WORDS));
+      return;
     }
-    if (p.ufid) res.ufid.set(p.ufid);
-    else deriveUfid(key, 0, mask, 0, this.secret, res.ufid, 0);
-
-    const e = this.findUfid(res.ufid);
-    if (e >= 0) {
-      if (!this.sameMatch(e, key, mask)) return fail('EINVAL', `${formatUfid(res.ufid)} names a flow with another match`);
-      if ((p.flags & DPIF_FP_MODIFY) === 0) {
-        return fail((p.flags & DPIF_FP_CREATE) !== 0 ? 'EEXIST' : 'EINVAL', `${formatUfid(res.ufid)} exists`);
+    if (p.mask[mb + W_IN_PORT] !== 0xffffffff) {
+      results[i] = this.putFail(p, 'EINVAL', 'in_port is not an exact match', new Uint32Array(UFID_WORDS));
+      return;
+    }
+    const u = p.ufid;
+    if (u !== undefined && (!(u instanceof Uint32Array) || u.length !== UFID_WORDS)) {
+      results[i] = this.putFail(p, 'EINVAL', 'ufid must be 4 words', new Uint32Array(UFID_WORDS));
+      return;
+    }
+    const m = p.mask, used = this.stUsed, vals = this.stVals, b = i * FLOW_WORDS;
+    let n = 0;
+    for (let w = 0; w < FLOW_WORDS; w++) {
+      const v = m[mb + w]!;
+      if (v !== 0) {
+        used[b + n] = w;
+        vals[b + n] = v;
+        n++;
       }
-      if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return fail('ENOSPC', 'no free action slot');
-      this.readStats(e, res.stats);
+    }
+    this.stN[i] = n;
+    const ub = i * UFID_WORDS, su = this.stUfid;
+    if (u !== undefined) {
+      su[ub] = u[0]!;
+      su[ub + 1] = u[1]!;
+      su[ub + 2] = u[2]!;
+      su[ub + 3] = u[3]!;
+    } else {
+      deriveUfid(p.key, kb, m, mb, this.secret, su, ub);
+    }
+  }
+
+  /** Put `p`, staged as op `i` by `stagePut` (lock held). */
+  private putLocked(p: FlowPut, i: number, retired: Retired): FlowOpResult {
+    const su = this.stUfid, ub = i * UFID_WORDS;
+    const ufid = new Uint32Array(UFID_WORDS);
+    ufid[0] = su[ub]!;
+    ufid[1] = su[ub + 1]!;
+    ufid[2] = su[ub + 2]!;
+    ufid[3] = su[ub + 3]!;
+    const kb = p.keyBase ?? 0;
+    const key = p.key, used = this.stUsed, vals = this.stVals, sb0 = i * FLOW_WORDS, nUsed = this.stN[i]!;
+
+    const e = this.findUfidAt(su, ub);
+    if (e >= 0) {
+      if (!this.sameMatch(e, key, kb, sb0, nUsed)) return this.putFail(p, 'EINVAL', `${formatUfid(ufid)} names a flow with another match`, ufid);
+      if ((p.flags & DPIF_FP_MODIFY) === 0) {
+        return this.putFail(p, (p.flags & DPIF_FP_CREATE) !== 0 ? 'EEXIST' : 'EINVAL', `${formatUfid(ufid)} exists`, ufid);
+      }
+      if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return this.putFail(p, 'ENOSPC', 'no free action slot', ufid);
+      const stats = this.readStats(e);
       const eb = this.entBase + e * ENTRY_WORDS;
       const slot = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
       this.writeActions(slot, p.actions);
@@ -506,47 +570,52 @@ export class FlowTable {
       retired.kinds.push(RETIRE_ACT);
       retired.ids.push(old);
       if ((p.flags & DPIF_FP_ZERO_STATS) !== 0) Atomics.store(this.i32, eb + E_ZGEN, (this.i32[eb + E_ZGEN]! + 1) | 0);
-      res.entry = e;
-      return res;
+      return { type: 'put', error: 0, ufid, stats, entry: e, created: false };
     }
-    if ((p.flags & DPIF_FP_CREATE) === 0) return fail('ENOENT', `${formatUfid(res.ufid)} not found`);
-    const other = this.classifyLocked(p.key, kb);
+    if ((p.flags & DPIF_FP_CREATE) === 0) return this.putFail(p, 'ENOENT', `${formatUfid(ufid)} not found`, ufid);
+    const other = this.classifyLocked(key, kb);
     if (other >= 0) {
-      return fail('EEXIST', `key already matches flow ${formatUfid(this.u32, this.entBase + other * ENTRY_WORDS + E_UFID)}`);
+      return this.putFail(p, 'EEXIST', `key already matches flow ${formatUfid(this.u32, this.entBase + other * ENTRY_WORDS + E_UFID)}`, ufid);
     }
-    let st = this.findSubtable(mask);
-    if (Atomics.load(this.i32, H_ENTRY_FREE_TOP) === 0) return fail('ENOSPC', `flow table full (${this.capacity} flows)`);
-    if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return fail('ENOSPC', 'no free action slot');
+    let st = this.findSubtable(sb0, nUsed);
+    if (Atomics.load(this.i32, H_ENTRY_FREE_TOP) === 0) return this.putFail(p, 'ENOSPC', `flow table full (${this.capacity} flows)`, ufid);
+    if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return this.putFail(p, 'ENOSPC', 'no free action slot', ufid);
     if (st < 0) {
-      if (Atomics.load(this.i32, H_ST_FREE_TOP) === 0) return fail('ENOSPC', `too many masks (${this.layout.maxSubtables})`);
-      st = this.createSubtable(mask);
+      if (Atomics.load(this.i32, H_ST_FREE_TOP) === 0) return this.putFail(p, 'ENOSPC', `too many masks (${this.layout.maxSubtables})`, ufid);
+      st = this.createSubtable(sb0, nUsed);
     }
     const ne = this.popFree(this.entryFreeBase, H_ENTRY_FREE_TOP);
     const slot = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
     this.writeActions(slot, p.actions);
-    const i32 = this.i32, eb = this.entBase + ne * ENTRY_WORDS, sb = this.stBase + st * ST_WORDS;
-    const nUsed = this.loadSubtableMask(st);
-    const h = hashMaskedWords(key, 0, this.sUsed, this.sVals, 0, nUsed, this.u32[sb + ST_SEED]!) | 0;
+    const i32 = this.i32, u32 = this.u32, eb = this.entBase + ne * ENTRY_WORDS, sb = this.stBase + st * ST_WORDS;
+    // The subtable hash (hashMaskedWords over the used words, as the PMDs compute it) and the packed key.
+    let h = u32[sb + ST_SEED]! | 0;
+    for (let j = 0; j < nUsed; j++) {
+      const v = key[kb + used[sb0 + j]!]! & vals[sb0 + j]!;
+      u32[eb + E_PKEY + j] = v;
+      h = hashAdd(h, v);
+    }
+    h = hashFinish(h, nUsed * 4) | 0;
     i32[eb + E_SUBTABLE] = st;
     i32[eb + E_HASH] = h;
     i32[eb + E_ACTS] = slot;
     i32[eb + E_ZGEN] = (i32[eb + E_ZGEN]! + 1) | 0;
-    this.u32.set(res.ufid, eb + E_UFID);
-    for (let j = 0; j < nUsed; j++) this.u32[eb + E_PKEY + j] = key[this.sUsed[j]!]!;
+    u32[eb + E_UFID] = ufid[0]!;
+    u32[eb + E_UFID + 1] = ufid[1]!;
+    u32[eb + E_UFID + 2] = ufid[2]!;
+    u32[eb + E_UFID + 3] = ufid[3]!;
     Atomics.store(i32, eb + E_GEN, (i32[eb + E_GEN]! + 1) | 0); // odd: alive
     // UFID chain (writers only).
-    const ub = this.ufidBase + (res.ufid[0]! & this.ufidMask);
-    i32[eb + E_UFID_NEXT] = i32[ub]!;
-    i32[ub] = ne;
+    const ufb = this.ufidBase + (ufid[0]! & this.ufidMask);
+    i32[eb + E_UFID_NEXT] = i32[ufb]!;
+    i32[ufb] = ne;
     // dpcls chain: the entry and its next link are complete before this store publishes it to PMDs.
     const db = this.dpclsBase + (h & this.dpclsMask);
     i32[this.dpclsNextBase + ne] = i32[db]!;
     Atomics.store(i32, db, ((h >>> 25) << LINK_TAG_SHIFT) | ne);
-    this.u32[sb + ST_RULES] = this.u32[sb + ST_RULES]! + 1;
+    u32[sb + ST_RULES] = u32[sb + ST_RULES]! + 1;
     Atomics.add(i32, H_N_FLOWS, 1);
-    res.entry = ne;
-    res.created = true;
-    return res;
+    return { type: 'put', error: 0, ufid, stats: zeroStats(), entry: ne, created: true };
   }
 
   /** Unlinks the flow `ufid` and retires it; returns its entry or -1. */
@@ -625,28 +694,53 @@ export class FlowTable {
   }
 
   private writeActions(slot: number, actions: Uint8Array): void {
-    this.bytes.set(actions, this.actBytesBase + slot * this.actionsBytes);
-    this.i32[this.actLenBase + slot] = actions.length;
+    const at = this.actBytesBase + slot * this.actionsBytes, n = actions.length;
+    // TypedArray.prototype.set costs more than a short copy loop (most action lists are a few outputs).
+    if (n <= 64) {
+      const b = this.bytes;
+      for (let k = 0; k < n; k++) b[at + k] = actions[k]!;
+    } else {
+      this.bytes.set(actions, at);
+    }
+    this.i32[this.actLenBase + slot] = n;
   }
 
   /** Entry with this UFID, or -1. */
   private findUfid(u: Uint32Array): number {
     if (!(u instanceof Uint32Array) || u.length !== UFID_WORDS) return -1;
-    let e = this.i32[this.ufidBase + (u[0]! & this.ufidMask)]!;
+    return this.findUfidAt(u, 0);
+  }
+
+  /** Entry with the UFID at `u[b..b+3]`, or -1. */
+  private findUfidAt(u: Uint32Array, b: number): number {
+    const u0 = u[b]!, u1 = u[b + 1]!, u2 = u[b + 2]!, u3 = u[b + 3]!;
+    const i32 = this.i32, u32 = this.u32;
+    let e = i32[this.ufidBase + (u0 & this.ufidMask)]!;
     while (e >= 0) {
-      const ub = this.entBase + e * ENTRY_WORDS + E_UFID;
-      if (this.u32[ub] === u[0] && this.u32[ub + 1] === u[1] && this.u32[ub + 2] === u[2] && this.u32[ub + 3] === u[3]) return e;
-      e = this.i32[this.entBase + e * ENTRY_WORDS + E_UFID_NEXT]!;
+      const eb = this.entBase + e * ENTRY_WORDS;
+      if (u32[eb + E_UFID] === u0 && u32[eb + E_UFID + 1] === u1 && u32[eb + E_UFID + 2] === u2 && u32[eb + E_UFID + 3] === u3) return e;
+      e = i32[eb + E_UFID_NEXT]!;
     }
     return -1;
   }
 
-  private sameMatch(e: number, key: Uint32Array, mask: Uint32Array): boolean {
+  /** True when the compiled mask staged at `sb0` (n words) equals subtable `st`'s mask. */
+  private stagedMaskIs(st: number, sb0: number, n: number): boolean {
+    const u32 = this.u32, sb = this.stBase + st * ST_WORDS;
+    if (u32[sb + ST_NUSED] !== n) return false;
+    const used = this.stUsed, vals = this.stVals;
+    for (let j = 0; j < n; j++) {
+      if (u32[sb + ST_USED + j] !== used[sb0 + j] || u32[sb + ST_MASK + j] !== vals[sb0 + j]) return false;
+    }
+    return true;
+  }
+
+  /** Entry `e` has the staged mask (at `sb0`, n words) and the same masked key. */
+  private sameMatch(e: number, key: Uint32Array, kb: number, sb0: number, n: number): boolean {
     const eb = this.entBase + e * ENTRY_WORDS;
-    const sb = this.stBase + this.i32[eb + E_SUBTABLE]! * ST_WORDS;
-    for (let i = 0; i < FLOW_WORDS; i++) if (this.u32[sb + ST_FULLMASK + i] !== mask[i]) return false;
-    const n = this.u32[sb + ST_NUSED]!;
-    for (let j = 0; j < n; j++) if (this.u32[eb + E_PKEY + j] !== key[this.u32[sb + ST_USED + j]!]) return false;
+    if (!this.stagedMaskIs(this.i32[eb + E_SUBTABLE]!, sb0, n)) return false;
+    const used = this.stUsed, vals = this.stVals;
+    for (let j = 0; j < n; j++) if (this.u32[eb + E_PKEY + j] !== ((key[kb + used[sb0 + j]!]! & vals[sb0 + j]!) >>> 0)) return false;
     return true;
   }
 
@@ -667,10 +761,12 @@ export class FlowTable {
       const st = this.i32[this.stListBase + i]!;
       const nUsed = this.loadSubtableMask(st);
       const h = hashMaskedWords(key, kb, this.sUsed, this.sVals, 0, nUsed, this.u32[this.stBase + st * ST_WORDS + ST_SEED]!) | 0;
+      const tag = h >>> 25;
       let link = this.i32[this.dpclsBase + (h & this.dpclsMask)]!;
       while (link >= 0) {
         const e = link & LINK_INDEX_MASK, eb = this.entBase + e * ENTRY_WORDS;
-        if (this.i32[eb + E_HASH] === h && this.i32[eb + E_SUBTABLE] === st) {
+        // The link's tag (top 7 hash bits) rules most foreign entries out without touching them.
+        if (link >>> LINK_TAG_SHIFT === tag && this.i32[eb + E_HASH] === h && this.i32[eb + E_SUBTABLE] === st) {
           let j = 0;
           for (; j < nUsed; j++) {
             if ((key[kb + this.sUsed[j]!]! & this.sVals[j]!) !== this.i32[eb + E_PKEY + j]) break;
@@ -683,31 +779,27 @@ export class FlowTable {
     return -1;
   }
 
-  private findSubtable(mask: Uint32Array): number {
-    const n = this.i32[H_ST_COUNT]!;
-    for (let i = 0; i < n; i++) {
+  /** The live subtable whose mask is the one staged at `sb0` (n words), or -1. */
+  private findSubtable(sb0: number, n: number): number {
+    const cnt = this.i32[H_ST_COUNT]!;
+    for (let i = 0; i < cnt; i++) {
       const st = this.i32[this.stListBase + i]!;
-      const sb = this.stBase + st * ST_WORDS + ST_FULLMASK;
-      let j = 0;
-      while (j < FLOW_WORDS && this.u32[sb + j] === mask[j]) j++;
-      if (j === FLOW_WORDS) return st;
+      if (this.stagedMaskIs(st, sb0, n)) return st;
     }
     return -1;
   }
 
-  private createSubtable(mask: Uint32Array): number {
+  /** A new subtable for the mask staged at `sb0` (n words). */
+  private createSubtable(sb0: number, n: number): number {
     const st = this.popFree(this.stFreeBase, H_ST_FREE_TOP);
     const sb = this.stBase + st * ST_WORDS;
-    const u = this.u32;
-    let n = 0;
-    for (let i = 0; i < FLOW_WORDS; i++) {
-      const m = mask[i]!;
-      u[sb + ST_FULLMASK + i] = m;
-      if (m !== 0) {
-        u[sb + ST_USED + n] = i;
-        u[sb + ST_MASK + n] = m;
-        n++;
-      }
+    const u = this.u32, used = this.stUsed, vals = this.stVals;
+    u.fill(0, sb + ST_FULLMASK, sb + ST_FULLMASK + FLOW_WORDS);
+    for (let j = 0; j < n; j++) {
+      const w = used[sb0 + j]!, m = vals[sb0 + j]!;
+      u[sb + ST_FULLMASK + w] = m;
+      u[sb + ST_USED + j] = w;
+      u[sb + ST_MASK + j] = m;
     }
     u[sb + ST_NUSED] = n;
     u[sb + ST_RULES] = 0;
