@@ -103,6 +103,16 @@ export interface UkeyStats {
   tcpFlags: number;
 }
 
+/** The failed outcome of an install. */
+function installFailed(status: UkeyInstallStatus): UkeyInstallResult {
+  return { status, ok: false, ukey: -1, gen: 0 };
+}
+
+/** The hash that places a mask among the interned ones. */
+function maskHash(mask: Uint32Array): number {
+  return hashWords(mask, 0, FLOW_WORDS, 0x6d61736b);
+}
+
 function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -142,6 +152,9 @@ export class UkeyTable {
   private readonly sPacked = new Uint32Array(FLOW_WORDS);
   private readonly sMask = new Uint32Array(FLOW_WORDS);
   private readonly sRules = new Int32Array(MAX_UKEY_RULES);
+  /** The mask of this thread's previous install and its interning hash (most installs repeat a mask). */
+  private readonly lastMask = new Uint32Array(FLOW_WORDS);
+  private lastMaskHash = -1;
 
   private constructor(sab: SharedArrayBuffer) {
     const h = new Int32Array(sab, 0, 64);
@@ -304,12 +317,11 @@ export class UkeyTable {
    * gen, putOk)` after its put. Never throws.
    */
   install(u: UkeyInstall): UkeyInstallResult {
-    const fail = (status: UkeyInstallStatus): UkeyInstallResult => ({ status, ok: false, ukey: -1, gen: 0 });
     const kb = u.keyBase ?? 0, mb = u.maskBase ?? 0;
     if (!(u.ufid instanceof Uint32Array) || u.ufid.length !== 4 || !(u.key instanceof Uint32Array) || !(u.mask instanceof Uint32Array)
       || !(u.actions instanceof Uint8Array) || u.key.length < kb + FLOW_WORDS || u.mask.length < mb + FLOW_WORDS
       || u.actions.length > 256 || !u.rules || typeof u.rules.length !== 'number') {
-      return fail('EINVAL');
+      return installFailed('EINVAL');
     }
     // Dedupe the rule ids, keep order, cap.
     const rules = this.sRules;
@@ -320,13 +332,20 @@ export class UkeyTable {
       for (let j = 0; j < nr; j++) if (rules[j] === id) { dup = true; break; }
       if (!dup) rules[nr++] = id;
     }
-    const mask = this.sMask, packed = this.sPacked;
-    let kn = 0;
+    const mask = this.sMask, packed = this.sPacked, last = this.lastMask;
+    let kn = 0, same = this.lastMaskHash >= 0;
     for (let i = 0; i < FLOW_WORDS; i++) {
       const m = u.mask[mb + i]!;
       mask[i] = m;
+      if (m !== last[i]) same = false;
       if (m !== 0) packed[kn++] = (u.key[kb + i]! & m) >>> 0;
     }
+    // The interning hash, outside the allocator lock (and not recomputed for a repeated mask).
+    if (!same) {
+      last.set(mask);
+      this.lastMaskHash = maskHash(mask);
+    }
+    const mh = this.lastMaskHash;
     const words = kn + ((u.actions.length + 3) >>> 2) + nr;
     // Allocate record, mask, blob.
     let rec = -1, maskId = -1, blob = -1;
@@ -334,13 +353,13 @@ export class UkeyTable {
     lockAcquire(this.i32, H_ALLOC_LOCK);
     try {
       rec = this.popRecord();
-      if (rec >= 0) maskId = this.internMask(mask, kn);
+      if (rec >= 0) maskId = this.internMask(mask, kn, mh);
       if (maskId >= 0) blob = this.allocBlob(cls);
       if (blob < 0) {
         if (maskId >= 0) this.releaseMask(maskId);
         if (rec >= 0) this.pushRecord(rec);
         Atomics.add(this.i32, H_ENOSPC, 1);
-        return fail('ENOSPC');
+        return installFailed('ENOSPC');
       }
     } finally {
       lockRelease(this.i32, H_ALLOC_LOCK);
@@ -414,7 +433,7 @@ export class UkeyTable {
     } finally {
       lockRelease(i32, lk);
     }
-    if (status !== 'installed' && status !== 'replaced') return fail(status);
+    if (status !== 'installed' && status !== 'replaced') return installFailed(status);
     return { status, ok: true, ukey: rec, gen };
   }
 
@@ -744,10 +763,12 @@ export class UkeyTable {
 
   private writeActionsAndRules(ukey: number, at: number, actions: Uint8Array, rules: Int32Array, nr: number): void {
     const rb = this.recBase + ukey * RECORD_WORDS;
-    const aw = (actions.length + 3) >>> 2;
-    this.i32.fill(0, at, at + aw);
-    this.u8.set(actions, at * 4);
-    this.i32[rb + U_ACT_LEN] = actions.length;
+    const n = actions.length, aw = (n + 3) >>> 2;
+    // Byte loops: TypedArray fill/set cost more than the copy for a few dozen bytes.
+    const u8 = this.u8, b = at * 4;
+    for (let k = 0; k < n; k++) u8[b + k] = actions[k]!;
+    for (let k = n; k < aw * 4; k++) u8[b + k] = 0;
+    this.i32[rb + U_ACT_LEN] = n;
     for (let j = 0; j < nr; j++) this.i32[at + aw + j] = rules[j]!;
     this.i32[rb + U_N_RULES] = nr;
   }
@@ -849,9 +870,8 @@ export class UkeyTable {
     this.i32[H_HEAP_FREE + cls] = at;
   }
 
-  /** Interned id of `mask` (refcount + 1), or -1 if the mask table is full (allocator lock held). */
-  private internMask(mask: Uint32Array, nUsed: number): number {
-    const h = hashWords(mask, 0, FLOW_WORDS, 0x6d61736b);
+  /** Interned id of `mask` (hash `h` = maskHash(mask); refcount + 1), or -1 if the mask table is full (allocator lock held). */
+  private internMask(mask: Uint32Array, nUsed: number, h: number): number {
     const b = this.maskBucketBase + (h & this.maskBucketMask);
     let id = this.i32[b]!;
     while (id >= 0) {
