@@ -40,7 +40,7 @@ import {
 import type { PacketPoolDescriptor } from '@tsvs/shm';
 import { UkeyTable, type UkeyInstall } from '../revalidator/ukey-table.js';
 import { SlowPathReplica, type ReplicaInit, type ReplicaUpdate } from '../ofproto/replica.js';
-import { xlateFlow, type XlateResult } from '../xlate/xlate.js';
+import { newXlateResult, xlateFlow, type XlateResult } from '../xlate/xlate.js';
 import { odpActionsFit, odpActionsSize, type XlateAction } from '../xlate/odp-actions.js';
 import { datapathMegaflow } from '../xlate/datapath-mask.js';
 import {
@@ -129,6 +129,8 @@ export class HandlerCore {
     rules: new Int32Array(0), version: 0, revalSeq: 0, nowMs: 0,
   };
   private readonly actionCache = new ActionCache();
+  /** Storage every miss's translation reuses (consumed before the next one). */
+  private readonly xlateOut = newXlateResult();
   // Results for the thread to post.
   packetIns: PacketIn[] = [];
   private credits = new Map<number, [number, number]>();
@@ -432,7 +434,7 @@ export class HandlerCore {
         this.count(line, S_FAILED);
         continue;
       }
-      const xr = xlateFlow(this.replica.env, { flow: this.flow, version, sideEffects: true });
+      const xr = xlateFlow(this.replica.env, { flow: this.flow, version, sideEffects: true, into: this.xlateOut });
       this.credit(xr, pool.meta[buf * META_WORDS + M_LEN]!);
       if (xr.error !== 0) {
         this.count(line, S_FAILED);
