@@ -20,7 +20,9 @@
 import { dpNowMs, type Datapath } from '@tsvs/dpif';
 import { FLOW_WORDS, W_IN_PORT } from '@tsvs/packet';
 import { UkeyTable } from '../revalidator/ukey-table.js';
-import { Revalidators, DEFAULT_REVAL_TUNABLES, type RevalTunables, type UpcallShowData } from '../revalidator/revalidators.js';
+import {
+  Revalidators, DEFAULT_REVAL_TUNABLES, type RevalTunables, type RevalidatorThreadEvent, type UpcallShowData,
+} from '../revalidator/revalidators.js';
 import type { StatsCredits } from '../revalidator/reval-stats.js';
 import { formatUpcallShow, upcallShowJson } from '../upcall-show/format.js';
 import { OfTables, type ApplyResult } from '../tables/of-tables.js';
@@ -143,6 +145,7 @@ export class Ofproto {
   private revalidators_: Revalidators | null = null;
   private readonly listeners = new Set<PacketInListener>();
   private readonly threadListeners = new Set<(e: HandlerThreadEvent) => void>();
+  private readonly revalThreadListeners = new Set<(e: RevalidatorThreadEvent) => void>();
   private timer: NodeJS.Timeout | null = null;
   private kickTimer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
@@ -195,6 +198,15 @@ export class Ofproto {
           'max-revalidator': this.tun['max-revalidator'], 'min-revalidate-pps': this.tun['min-revalidate-pps'],
         },
         onCredits: (c) => this.credit(c), dpName: `netdev@${this.dp.name}`, timer: this.opts.revalidatorTimer ?? true, log: this.log,
+        onThreadEvent: (e) => {
+          for (const fn of this.revalThreadListeners) {
+            try {
+              fn(e);
+            } catch (err) {
+              this.log(`thread event listener: ${String(err)}`);
+            }
+          }
+        },
       });
       this.handlers_ = await Handlers.start({
         dp: this.dp, ukeys: this.ukeys.sab, replicaInit: () => this.replicaInit(), n: this.opts.handlers ?? 1,
@@ -646,6 +658,25 @@ export class Ofproto {
   /** Fault injection: handler `id` dies ('throw': uncaught exception; 'terminate'). Returns its threadId. */
   crashHandler(id: number, how: 'throw' | 'terminate'): number {
     return this.handlers.crash(id, how);
+  }
+
+  /** Revalidator threads by slot: worker threadId (null while being replaced), restarts. */
+  revalidatorThreads(): Array<{ id: number; threadId: number | null; restarts: number }> {
+    return this.revalidators.threads();
+  }
+
+  /**
+   * Revalidator thread deaths and replacements: a dead revalidator is replaced at once (between
+   * rounds, paused or not) in the same slot; its ukeys are in shared memory. Returns the unsubscribe function.
+   */
+  onRevalidatorThreadEvent(fn: (e: RevalidatorThreadEvent) => void): () => void {
+    this.revalThreadListeners.add(fn);
+    return () => this.revalThreadListeners.delete(fn);
+  }
+
+  /** Fault injection: revalidator `id` dies ('throw': uncaught exception; 'terminate'). Returns its threadId. RangeError if not running. */
+  crashRevalidator(id: number, how: 'throw' | 'terminate'): number {
+    return this.revalidators.crash(id, how);
   }
 
   /** Which handler serves each port's upcall queue (odp port → handler id). */

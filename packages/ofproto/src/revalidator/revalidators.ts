@@ -19,8 +19,10 @@
  *   waits for the current dump only), `setFlowLimit` (OVS upcall/set-flow-limit: sets the dynamic
  *   limit, clamped at the next round's end), `show` (upcall/show data).
  *
- * Worker failures never take the control plane down: a thread that dies is replaced before the
- * next round; a round it was part of finishes without it (counted in `failedRounds`).
+ * Worker failures never take the control plane down: a thread that dies (uncaught exception,
+ * terminate()) is replaced at once, in the same slot (same umap slice), between rounds (paused or
+ * not); a round it was part of finishes without it (counted in `failedRounds`). Each death and
+ * replacement is reported once through `onThreadEvent`; `crash(slot, how)` injects such a death.
  */
 import { Worker } from 'node:worker_threads';
 import type { FlowTable } from '@tsvs/dpif';
@@ -66,7 +68,18 @@ export interface RevalidatorsOptions {
   log?: (line: string) => void;
   /** Test hook: each thread sleeps this long at the start of each dump phase. */
   dumpDelayMs?: number;
+  /** A revalidator thread died unasked, or its replacement is running (same slot). */
+  onThreadEvent?: (e: RevalidatorThreadEvent) => void;
 }
+
+/**
+ * Life events of revalidator threads (for a supervisor). `id` is the slot (0..nThreads-1, the
+ * thread's umap slice); `threadId` the worker's; `atMs` Date.now(). A `died` is followed by one
+ * `restarted` for the same slot unless the slot goes away first (fewer threads, stop).
+ */
+export type RevalidatorThreadEvent =
+  | { type: 'died'; id: number; threadId: number; why: string; atMs: number }
+  | { type: 'restarted'; id: number; threadId: number; atMs: number };
 
 /** `upcall show` data (OVS upcall/show fields, then tsvs additions). */
 export interface UpcallShowData {
@@ -101,8 +114,12 @@ interface Slot {
   worker: Worker;
   threadId: number;
   ready: Promise<void>;
+  /** The worker posted 'ready' (a death before that is a failed start, not reported as died). */
+  started: boolean;
   dead: boolean;
   stopping: boolean;
+  /** Replacements of this slot so far (carried over to the replacement). */
+  restarts: number;
   dumped: number;
   swept: number;
   pending: { type: string; resolve: (m: PhaseAnswer | null) => void } | null;
@@ -124,6 +141,7 @@ export class Revalidators {
   private readonly spec: TranslatorSpec;
   private readonly onCredits: ((c: StatsCredits) => void) | undefined;
   private readonly log: (line: string) => void;
+  private readonly onThreadEvent: ((e: RevalidatorThreadEvent) => void) | undefined;
   private slots: Slot[] = [];
   private readonly useTimer: boolean;
   private timer: NodeJS.Timeout | null = null;
@@ -152,6 +170,7 @@ export class Revalidators {
     this.spec = o.translator;
     this.onCredits = o.onCredits;
     this.log = o.log ?? (() => undefined);
+    this.onThreadEvent = o.onThreadEvent;
     this.useTimer = o.timer ?? true;
     this.ukeys.flowLimit = initialFlowLimit(this.tun['flow-limit']);
   }
@@ -202,7 +221,7 @@ export class Revalidators {
     return typeof init === 'function' ? (init as () => unknown)() : init;
   }
 
-  private startSlot(): Slot {
+  private startSlot(restarts = 0): Slot {
     const data: RevalWorkerData = {
       flowTableSab: this.flowTable.sab,
       ukeySab: this.ukeys.sab,
@@ -212,7 +231,7 @@ export class Revalidators {
     const worker = new Worker(WORKER_URL, { workerData: data });
     let readyResolve!: () => void, readyReject!: (e: Error) => void;
     const slot: Slot = {
-      worker, threadId: worker.threadId, dead: false, stopping: false, dumped: 0, swept: 0, pending: null,
+      worker, threadId: worker.threadId, started: false, dead: false, stopping: false, restarts, dumped: 0, swept: 0, pending: null,
       ready: new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; }),
     };
     const fail = (why: string): void => {
@@ -223,10 +242,14 @@ export class Revalidators {
       const p = slot.pending;
       slot.pending = null;
       if (p) p.resolve(null);
+      this.died(slot, why);
     };
     slot.ready.catch(() => undefined);
     worker.on('message', (m: { type: string; [k: string]: unknown }) => {
-      if (m.type === 'ready') readyResolve();
+      if (m.type === 'ready') {
+        slot.started = true;
+        readyResolve();
+      }
       else if (m.type === 'fatal') fail(`failed to start: ${String(m.error)}`);
       else if (m.type === 'failed') this.log(`revalidator thread ${slot.threadId}: round ${String(m.round)}: ${String(m.error)}`);
       else if (m.type === 'dumped' || m.type === 'swept') {
@@ -267,18 +290,59 @@ export class Revalidators {
     }));
   }
 
-  /** Replaces dead threads (their ukeys are in shared memory: nothing is lost). */
+  /**
+   * A thread of the current set died unasked after it started: report it and replace it now
+   * (between rounds; `heal` also runs before every round, for a replacement that failed to start).
+   */
+  private died(slot: Slot, why: string): void {
+    if (slot.stopping || this.stopped || !slot.started) return;
+    const id = this.slots.indexOf(slot);
+    if (id < 0) return;
+    this.emit({ type: 'died', id, threadId: slot.threadId, why, atMs: Date.now() });
+    void this.exclusive(() => this.heal()).catch((e) => this.log(`revalidator ${id}: restart failed: ${String(e)}`));
+  }
+
+  private emit(e: RevalidatorThreadEvent): void {
+    try {
+      this.onThreadEvent?.(e);
+    } catch (err) {
+      this.log(`revalidator thread event listener: ${String(err)}`);
+    }
+  }
+
+  /** Replaces dead threads in their slots (their ukeys are in shared memory: nothing is lost). */
   private async heal(): Promise<void> {
     for (let i = 0; i < this.slots.length; i++) {
-      if (!this.slots[i]!.dead) continue;
-      const s = this.startSlot();
+      const dead = this.slots[i]!;
+      if (!dead.dead || this.stopped) continue;
+      const s = this.startSlot(dead.restarts + 1);
       this.slots[i] = s;
       try {
         await s.ready;
       } catch {
-        // logged by the slot; the next round runs without it
+        continue; // logged by the slot; the next round (or heal) tries again
       }
+      if (this.slots[i] === s && !s.dead) this.emit({ type: 'restarted', id: i, threadId: s.threadId, atMs: Date.now() });
     }
+  }
+
+  /** Threads by slot: worker threadId (null while dead, until replaced) and replacements so far. */
+  threads(): Array<{ id: number; threadId: number | null; restarts: number }> {
+    return this.slots.map((s, i) => ({ id: i, threadId: s.dead || !s.started ? null : s.threadId, restarts: s.restarts }));
+  }
+
+  /**
+   * Fault injection (tests, `tsvs debug crash`): makes revalidator `id` die — 'throw': an uncaught
+   * exception in the thread (a `crash` message it throws on); 'terminate': Worker.terminate(). It is
+   * replaced like any dead revalidator (at once, between rounds). Returns the threadId that was
+   * crashed. Throws RangeError for a slot that is not running.
+   */
+  crash(id: number, how: 'throw' | 'terminate'): number {
+    const s = this.slots[id];
+    if (!s || s.dead || !s.started || this.stopped) throw new RangeError(`revalidator ${id} is not running`);
+    if (how === 'terminate') void s.worker.terminate();
+    else s.worker.postMessage({ type: 'crash' });
+    return s.threadId;
   }
 
   /** Changes the number of threads (OVS udpif_set_threads): waits for the round in progress, then replaces them. */

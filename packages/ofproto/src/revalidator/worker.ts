@@ -8,6 +8,7 @@
  *   → { type: 'update', msg }                    (translator.update(msg); no answer)
  *   → { type: 'config', cfg }                    (new RevalConfig; no answer)
  *   → { type: 'stop' }                           (closes the port; the thread exits)
+ *   → { type: 'crash' }                          (fault injection: throws, uncaught; the thread dies)
  *   at start                                     ← { type: 'ready', threadId } or { type: 'fatal', error }
  *   a phase that throws                          ← { type: 'failed', round, error }
  *
@@ -33,7 +34,8 @@ type Cmd =
   | { type: 'sweep'; round: number; slice: number; n: number; purge: boolean }
   | { type: 'update'; msg: unknown }
   | { type: 'config'; cfg: RevalConfig }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  | { type: 'crash' };
 
 const port = parentPort!;
 const data = workerData as RevalWorkerData;
@@ -64,6 +66,8 @@ async function main(): Promise<void> {
       case 'stop':
         port.close();
         return;
+      case 'crash':
+        throw new Error(`revalidator thread ${threadId}: crashed on request (fault injection)`);
       case 'dump':
       case 'sweep': {
         try {
