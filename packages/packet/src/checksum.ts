@@ -62,8 +62,13 @@ export function csum(buf: Uint8Array, off: number, len: number): number {
  * from `oldU16` to `newU16`, given the old checksum field `oldCsum` (OVS recalc_csum16).
  */
 export function recalcCsum16(oldCsum: number, oldU16: number, newU16: number): number {
-  const sum = (~oldCsum & 0xffff) + (~oldU16 & 0xffff) + (newU16 & 0xffff);
-  return ~((sum & 0xffff) + (sum >>> 16)) & 0xffff;
+  let sum = (~oldCsum & 0xffff) + (~oldU16 & 0xffff) + (newU16 & 0xffff);
+  // Two folds: three 16-bit terms can sum to 0x1ffff, whose first fold is 0x10000. OVS's C
+  // recalc_csum16 folds once into a uint16_t and so drops that carry (an off-by-one when the old
+  // checksum and the old field are both 0); a full recomputation never does.
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
 }
 
 /** As `recalcCsum16` for a 32-bit field (e.g. an IPv4 address), given as unsigned or signed 32-bit ints. */

@@ -214,6 +214,17 @@ describe('packet/checksum', () => {
         }));
     });
 
+    it('recalcCsum16 keeps the end-around carry when the first fold overflows (0xffff + 0xffff + 1)', () => {
+      // old checksum 0 and old field 0: ~0 + ~0 + 1 = 0x1ffff, which folds to 0x0001, so HC' = 0xfffe.
+      const d = new Uint8Array([0, 0, 0, 0, 0xff, 0xff]);
+      putBe16(d, 0, csum(d, 0, d.length));
+      expect(getBe16(d, 0)).to.equal(0);
+      const c = recalcCsum16(getBe16(d, 0), 0, 1);
+      putBe16(d, 2, 1); d[0] = 0; d[1] = 0;
+      expect(c).to.equal(csum(d, 0, d.length));
+      expect(c).to.equal(0xfffe);
+    });
+
     it('UDP: a zero field stays "no checksum", a computed zero is sent as 0xffff', () => {
       expect(udpCsumUpdate(0, 0x1234)).to.equal(0);
       expect(udpCsumUpdate(0x1111, 0)).to.equal(0xffff);
