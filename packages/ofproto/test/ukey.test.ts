@@ -214,6 +214,74 @@ describe('ofproto/revalidator: ukey table', () => {
     }
   });
 
+  it('a reserve serves a batch of installs without changing what they make; unreserve gives the rest back (nothing leaks)', () => {
+    const plain = UkeyTable.create({ capacity: 64 });
+    const res = UkeyTable.create({ capacity: 64 });
+    const mA = mask([W_DL_TYPE, W_NW_SRC]), mB = mask([W_DL_TYPE, W_NW_SRC, W_NW_DST]);
+    const big = encodeOdpActions(Array.from({ length: 12 }, (_, i) => ({ type: 'output' as const, port: i })));
+    // Masks and blob size classes change within batches; some installs are duplicates ('exists').
+    const seq = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23];
+    const arg = (i: number): UkeyInstall => inst(i % 20, {
+      mask: [3, 4, 7, 11, 12, 15, 18].includes(i % 20) ? mB : mA, actions: i % 20 === 9 || i % 20 === 10 ? big : inst(0).actions,
+    });
+    const handles: Array<{ ukey: number; gen: number }> = [];
+    for (let b = 0; b < seq.length; b += 8) {
+      res.reserve(8);
+      expect(res.reserved.records).to.equal(8);
+      for (const i of seq.slice(b, b + 8)) {
+        const a = plain.install(arg(i)), r = res.install(arg(i));
+        expect(r.status, `install ${i}`).to.equal(a.status);
+        if (r.ok) handles.push(r);
+      }
+      res.unreserve();
+      expect(res.reserved).to.deep.equal({ records: 0, blobs: 0, maskRefs: 0 });
+    }
+    expect(res.count).to.equal(plain.count);
+    expect(res.maskCount).to.equal(plain.maskCount);
+    const k1 = new Uint32Array(FLOW_WORDS), k2 = new Uint32Array(FLOW_WORDS);
+    for (let i = 0; i < 20; i++) {
+      const a = plain.find(arg(i).ufid), r = res.find(arg(i).ufid);
+      plain.keyInto(a, k1);
+      res.keyInto(r, k2);
+      expect([...k2], `key ${i}`).to.deep.equal([...k1]);
+      plain.maskInto(a, k1);
+      res.maskInto(r, k2);
+      expect([...k2], `mask ${i}`).to.deep.equal([...arg(i).mask]);
+      expect([...res.actions(r)], `actions ${i}`).to.deep.equal([...plain.actions(a)]);
+    }
+    for (const h of handles) {
+      res.lock(h.ukey);
+      res.transition(h.ukey, UKEY_EVICTED);
+      res.unlock(h.ukey);
+      expect(res.remove(h.ukey, h.gen)).to.equal(true);
+    }
+    expect(res.count).to.equal(0);
+    expect(res.maskCount).to.equal(0); // every reserved mask reference came back
+    // Every record came back too: the table fills to capacity again, through reserves.
+    let ok = 0;
+    for (let b = 0; b < 70; b += 16) {
+      res.reserve(16);
+      for (let i = b; i < b + 16; i++) if (res.install(inst(100 + i)).ok) ok++;
+      res.unreserve();
+    }
+    expect(ok).to.equal(64);
+    expect(res.enospc).to.equal(80 - 64);
+  });
+
+  it('a reserve near capacity takes only what is free; installs beyond it fail with ENOSPC as without one', () => {
+    const t = UkeyTable.create({ capacity: 6 });
+    expect(t.install(inst(1)).ok).to.equal(true);
+    expect(t.install(inst(2)).ok).to.equal(true);
+    t.reserve(8);
+    expect(t.reserved.records).to.equal(4);
+    expect(t.reserved.maskRefs).to.equal(4);
+    for (let i = 3; i <= 6; i++) expect(t.install(inst(i)).status).to.equal('installed');
+    expect(t.install(inst(7)).status).to.equal('ENOSPC');
+    t.unreserve();
+    expect(t.reserved).to.deep.equal({ records: 0, blobs: 0, maskRefs: 0 });
+    expect(t.count).to.equal(6);
+  });
+
   it('throws RangeError on bad sizes; attach refuses foreign buffers; install refuses malformed input without throwing', () => {
     expect(() => UkeyTable.create({ capacity: 0 })).to.throw(RangeError);
     expect(() => UkeyTable.attach(new SharedArrayBuffer(4096))).to.throw(TypeError);

@@ -424,6 +424,9 @@ export class HandlerCore {
     const nowMs = dpNowMs();
     const ops = this.ops;
     ops.length = 0;
+    // The batch's ukey records, blobs and mask references in one allocator-lock hold (per-install
+    // holds made two handlers wait on each other); what is left goes back after the installs.
+    ukeys.reserve(Math.min(n, flowLimit - nFlows));
     for (let i = 0; i < n; i++) {
       const buf = this.mBuf[i]!, line = this.mLine[i]!;
       this.ukeyIdx[i] = -1;
@@ -477,6 +480,7 @@ export class HandlerCore {
         this.count(line, S_FAILED);
       }
     }
+    ukeys.unreserve();
     if (ops.length > 0) {
       const res = flows.operate(ops);
       const tDone = dpNowMs();

@@ -152,9 +152,24 @@ export class UkeyTable {
   private readonly sPacked = new Uint32Array(FLOW_WORDS);
   private readonly sMask = new Uint32Array(FLOW_WORDS);
   private readonly sRules = new Int32Array(MAX_UKEY_RULES);
-  /** The mask of this thread's previous install and its interning hash (most installs repeat a mask). */
+  /** The mask of this thread's previous install, its interning hash and id (most installs repeat a mask). */
   private readonly lastMask = new Uint32Array(FLOW_WORDS);
   private lastMaskHash = -1;
+  private lastMaskId = -1;
+  /** Blob size class of this thread's previous install. */
+  private lastCls = 0;
+  /**
+   * This thread's reserve (see `reserve`): free records, blobs of class `resCls`, and references
+   * to interned mask `resMaskId` (valid while `resMaskIsLast`: the reserved mask is `lastMask`).
+   */
+  private resRecs = new Int32Array(0);
+  private nResRecs = 0;
+  private resBlobs = new Int32Array(0);
+  private nResBlobs = 0;
+  private resCls = 0;
+  private resMaskId = -1;
+  private resMaskRefs = 0;
+  private resMaskIsLast = false;
 
   private constructor(sab: SharedArrayBuffer) {
     const h = new Int32Array(sab, 0, 64);
@@ -344,26 +359,37 @@ export class UkeyTable {
     if (!same) {
       last.set(mask);
       this.lastMaskHash = maskHash(mask);
+      this.resMaskIsLast = false;
     }
     const mh = this.lastMaskHash;
     const words = kn + ((u.actions.length + 3) >>> 2) + nr;
-    // Allocate record, mask, blob.
+    // Allocate record, mask, blob: from this thread's reserve when it has them, else under the allocator lock.
     let rec = -1, maskId = -1, blob = -1;
     const cls = Math.max(1, Math.ceil(words / BLOB_GRAIN));
-    lockAcquire(this.i32, H_ALLOC_LOCK);
-    try {
-      rec = this.popRecord();
-      if (rec >= 0) maskId = this.internMask(mask, kn, mh);
-      if (maskId >= 0) blob = this.allocBlob(cls);
-      if (blob < 0) {
-        if (maskId >= 0) this.releaseMask(maskId);
-        if (rec >= 0) this.pushRecord(rec);
-        Atomics.add(this.i32, H_ENOSPC, 1);
-        return installFailed('ENOSPC');
-      }
-    } finally {
-      lockRelease(this.i32, H_ALLOC_LOCK);
+    if (this.nResRecs > 0) rec = this.resRecs[--this.nResRecs]!;
+    if (this.resMaskRefs > 0 && this.resMaskIsLast) {
+      maskId = this.resMaskId;
+      this.resMaskRefs--;
     }
+    if (this.nResBlobs > 0 && cls === this.resCls) blob = this.resBlobs[--this.nResBlobs]!;
+    if (rec < 0 || maskId < 0 || blob < 0) {
+      lockAcquire(this.i32, H_ALLOC_LOCK);
+      try {
+        if (rec < 0) rec = this.popRecord();
+        if (rec >= 0 && maskId < 0) maskId = this.internMask(mask, kn, mh);
+        if (maskId >= 0 && blob < 0) blob = this.allocBlob(cls);
+        if (blob < 0) {
+          if (maskId >= 0) this.releaseMask(maskId);
+          if (rec >= 0) this.pushRecord(rec);
+          Atomics.add(this.i32, H_ENOSPC, 1);
+          return installFailed('ENOSPC');
+        }
+      } finally {
+        lockRelease(this.i32, H_ALLOC_LOCK);
+      }
+    }
+    this.lastMaskId = maskId;
+    this.lastCls = cls;
     const i32 = this.i32, rb = this.recBase + rec * RECORD_WORDS, fb = rb >>> 1;
     const hash = ukeyHash(u.ufid);
     i32[rb + U_UFID] = u.ufid[0]! | 0;
@@ -435,6 +461,94 @@ export class UkeyTable {
     }
     if (status !== 'installed' && status !== 'replaced') return installFailed(status);
     return { status, ok: true, ukey: rec, gen };
+  }
+
+  /**
+   * Takes, under one hold of the allocator lock, what about `n` installs of this thread will need,
+   * so that they do not take that lock each (two handlers installing at once contended on it):
+   * up to `n` free records, up to `n` heap blobs of the size class of this thread's previous
+   * install, and `n` references to its mask if that mask is still interned. Installs use them
+   * first; `unreserve()` gives back what is left. While reserved they are unavailable to other
+   * threads (another thread may then see ENOSPC near capacity), so keep the window short: a
+   * handler reserves for one batch of upcalls and unreserves right after its installs. At most
+   * 4096. Never throws.
+   */
+  reserve(n: number): void {
+    if (this.nResRecs > 0 || this.nResBlobs > 0 || this.resMaskRefs > 0) this.unreserve();
+    n = Math.min(Math.max(0, n | 0), 4096);
+    if (n === 0) return;
+    if (this.resRecs.length < n) {
+      this.resRecs = new Int32Array(n);
+      this.resBlobs = new Int32Array(n);
+    }
+    const i32 = this.i32, cls = this.lastCls, mid = this.lastMaskId;
+    lockAcquire(i32, H_ALLOC_LOCK);
+    try {
+      let r = 0;
+      while (r < n) {
+        const rec = this.popRecord();
+        if (rec < 0) break;
+        // Reserved records are handed out in the order the free stack would have handed them out.
+        this.resRecs[n - 1 - r] = rec;
+        r++;
+      }
+      if (r < n) this.resRecs.copyWithin(0, n - r, n);
+      this.nResRecs = r;
+      if (cls > 0) {
+        let b = 0;
+        while (b < r) {
+          const blob = this.allocBlob(cls);
+          if (blob < 0) break;
+          this.resBlobs[r - 1 - b] = blob;
+          b++;
+        }
+        if (b < r) this.resBlobs.copyWithin(0, r - b, r);
+        this.nResBlobs = b;
+        this.resCls = cls;
+      }
+      // The previous install's mask, if it is still interned as this thread last saw it.
+      if (mid >= 0 && r > 0 && this.lastMaskHash >= 0) {
+        const mb = this.maskBase + mid * MASK_WORDS;
+        let j = 0;
+        if (i32[mb + M_REFS]! > 0) while (j < FLOW_WORDS && this.u32[mb + j] === this.lastMask[j]) j++;
+        if (j === FLOW_WORDS) {
+          i32[mb + M_REFS] = i32[mb + M_REFS]! + r;
+          this.resMaskId = mid;
+          this.resMaskRefs = r;
+          this.resMaskIsLast = true;
+        }
+      }
+    } finally {
+      lockRelease(i32, H_ALLOC_LOCK);
+    }
+  }
+
+  /** Gives back what `reserve` took and installs did not use. Never throws. */
+  unreserve(): void {
+    if (this.nResRecs === 0 && this.nResBlobs === 0 && this.resMaskRefs === 0) return;
+    const i32 = this.i32;
+    lockAcquire(i32, H_ALLOC_LOCK);
+    try {
+      // Back in reverse order: the free stack ends as it was (minus what was used).
+      for (let k = 0; k < this.nResRecs; k++) this.pushRecord(this.resRecs[k]!);
+      for (let k = 0; k < this.nResBlobs; k++) this.freeBlob(this.resBlobs[k]!, this.resCls);
+      if (this.resMaskRefs > 0) {
+        const mb = this.maskBase + this.resMaskId * MASK_WORDS;
+        i32[mb + M_REFS] = i32[mb + M_REFS]! - (this.resMaskRefs - 1);
+        this.releaseMask(this.resMaskId);
+      }
+    } finally {
+      this.nResRecs = 0;
+      this.nResBlobs = 0;
+      this.resMaskRefs = 0;
+      this.resMaskIsLast = false;
+      lockRelease(i32, H_ALLOC_LOCK);
+    }
+  }
+
+  /** Records, blobs and mask references this thread holds in reserve (tests, diagnostics). */
+  get reserved(): { records: number; blobs: number; maskRefs: number } {
+    return { records: this.nResRecs, blobs: this.nResBlobs, maskRefs: this.resMaskRefs };
   }
 
   /**
