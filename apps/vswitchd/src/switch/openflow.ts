@@ -60,9 +60,8 @@ export class OpenFlowLayer {
     private readonly d: Daemon,
     readonly ofproto: Ofproto,
   ) {
-    const log = d.log.child({ subsystem: 'ofproto' });
-    this.handlers = new HandlerGroup(ofproto, log);
-    this.revalidators = new RevalidatorGroup(ofproto, log);
+    this.handlers = new HandlerGroup(ofproto);
+    this.revalidators = new RevalidatorGroup(ofproto);
   }
 
   static async open(d: Daemon, dp: Datapath): Promise<OpenFlowLayer> {
