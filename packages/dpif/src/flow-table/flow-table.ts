@@ -59,6 +59,18 @@ export interface FlowTableThreadOptions {
   graceTimeoutMs?: number;
 }
 
+/** Outcomes of a put under the lock (see `putResult`). */
+const PUT_CREATED = 1;
+const PUT_MODIFIED = 2;
+const PUT_OTHER_MATCH = 3;
+const PUT_EXISTS = 4;
+const PUT_EXISTS_NO_FLAGS = 5;
+const PUT_NO_ACT_SLOT = 6;
+const PUT_NOT_FOUND = 7;
+const PUT_OVERLAP = 8;
+const PUT_TABLE_FULL = 9;
+const PUT_NO_SUBTABLE = 10;
+
 const RETIRE_ENTRY = 0;
 const RETIRE_ACT = 1;
 const RETIRE_SUBTABLE = 2;
@@ -117,6 +129,7 @@ export class FlowTable {
   /** This thread's PMD handles by id. @internal */
   readonly pmdHandles: Array<FlowTablePmd | undefined> = [];
   // Writer scratch (per thread).
+  private readonly sStats: FlowStats = zeroStats();
   private readonly sUsed = new Uint8Array(FLOW_WORDS);
   private readonly sVals = new Uint32Array(FLOW_WORDS);
   /**
@@ -129,6 +142,15 @@ export class FlowTable {
   private stVals = new Uint32Array(0);
   private stN = new Int32Array(0);
   private stUfid = new Uint32Array(0);
+  /**
+   * Per-op outcome of a put, written under the lock and turned into result objects after it (no
+   * allocation while other writers wait): `stOut[i]` PUT_* code, `stEntry[i]` entry, `stStats[i * 4
+   * ..]` the stats before a modify, `stOther[i * 4 ..]` the UFID of the flow a refused key matches.
+   */
+  private stOut = new Int8Array(0);
+  private stEntry = new Int32Array(0);
+  private stStats = new Float64Array(0);
+  private stOther = new Uint32Array(0);
 
   private constructor(sab: SharedArrayBuffer, t: FlowTableThreadOptions) {
     const h = new Int32Array(sab, 0, 64);
@@ -314,6 +336,15 @@ export class FlowTable {
     w[si + S_FLAGS_I32] |= tcpFlags;
   }
 
+  /** `readStats` into `out[at..at+3]`: packets, bytes, used, tcp_flags. */
+  private readStatsInto(entry: number, out: Float64Array, at: number): void {
+    const s = this.readStats(entry, this.sStats);
+    out[at] = s.packets;
+    out[at + 1] = s.bytes;
+    out[at + 2] = s.used;
+    out[at + 3] = s.tcpFlags;
+  }
+
   /** Sums the per-PMD stats of an entry into `out` (slots of an older stats generation count as zero). */
   readStats(entry: number, out: FlowStats = zeroStats()): FlowStats {
     const zg = Atomics.load(this.i32, this.entBase + entry * ENTRY_WORDS + E_ZGEN);
@@ -379,7 +410,7 @@ export class FlowTable {
       for (let i = 0; i < n; i++) {
         const op = ops[i]!;
         if (op.type === 'put') {
-          if (results[i] === undefined) results[i] = this.putLocked(op, i, retired);
+          if (results[i] === undefined) this.putLocked(op, i, retired);
         } else if (op.type === 'del') {
           const e = this.delLocked(op.ufid, retired);
           results[i] = { type: 'del', error: e < 0 ? 'ENOENT' : 0, stats: zeroStats() };
@@ -391,6 +422,10 @@ export class FlowTable {
       }
     } finally {
       lockRelease(this.i32, H_LOCK);
+    }
+    for (let i = 0; i < n; i++) {
+      const op = ops[i]!;
+      if (op.type === 'put' && results[i] === undefined) results[i] = this.putResult(op, i);
     }
     if (retired.ids.length > 0) this.reclaim(retired, () => {
       for (let i = 0; i < ops.length; i++) {
@@ -485,6 +520,10 @@ export class FlowTable {
     this.stVals = new Uint32Array(c * FLOW_WORDS);
     this.stN = new Int32Array(c);
     this.stUfid = new Uint32Array(c * UFID_WORDS);
+    this.stOut = new Int8Array(c);
+    this.stEntry = new Int32Array(c);
+    this.stStats = new Float64Array(c * 4);
+    this.stOther = new Uint32Array(c * UFID_WORDS);
   }
 
   private putFail(p: FlowPut, err: FlowErrno, why: string, ufid: Uint32Array): FlowOpResult {
@@ -532,6 +571,7 @@ export class FlowTable {
       }
     }
     this.stN[i] = n;
+    this.prefaultActionSlot(i, p.actions.length);
     const ub = i * UFID_WORDS, su = this.stUfid;
     if (u !== undefined) {
       su[ub] = u[0]!;
@@ -543,25 +583,40 @@ export class FlowTable {
     }
   }
 
-  /** Put `p`, staged as op `i` by `stagePut` (lock held). */
-  private putLocked(p: FlowPut, i: number, retired: Retired): FlowOpResult {
+  /**
+   * Lock NOT held. Touches the memory of the action slot that put `i` of this batch will most
+   * likely take (the i-th from the top of the free stack, read without the lock), so that a first
+   * use of fresh shared memory (a page fault: the kernel maps and zeroes a page) is paid here and
+   * not while other writers wait for the lock. `Atomics.add(.., 0)` writes without changing a byte,
+   * so a guess that is wrong (the stack moved meanwhile) is harmless.
+   */
+  private prefaultActionSlot(i: number, len: number): void {
+    if (len === 0) return;
+    const k = Atomics.load(this.i32, H_ACT_FREE_TOP) - 1 - i;
+    if (k < 0) return;
+    const slot = this.i32[this.actFreeBase + k]!;
+    if (!(slot >= 0 && slot < this.layout.actSlots)) return;
+    const at = this.actBytesBase + slot * this.actionsBytes;
+    Atomics.add(this.bytes, at, 0);
+    Atomics.add(this.bytes, at + len - 1, 0);
+  }
+
+  /**
+   * Put `p`, staged as op `i` by `stagePut` (lock held). Writes its outcome to the staging arrays
+   * (`putResult` makes the result object once the lock is released).
+   */
+  private putLocked(p: FlowPut, i: number, retired: Retired): void {
     const su = this.stUfid, ub = i * UFID_WORDS;
-    const ufid = new Uint32Array(UFID_WORDS);
-    ufid[0] = su[ub]!;
-    ufid[1] = su[ub + 1]!;
-    ufid[2] = su[ub + 2]!;
-    ufid[3] = su[ub + 3]!;
     const kb = p.keyBase ?? 0;
     const key = p.key, used = this.stUsed, vals = this.stVals, sb0 = i * FLOW_WORDS, nUsed = this.stN[i]!;
+    this.stEntry[i] = -1;
 
     const e = this.findUfidAt(su, ub);
     if (e >= 0) {
-      if (!this.sameMatch(e, key, kb, sb0, nUsed)) return this.putFail(p, 'EINVAL', `${formatUfid(ufid)} names a flow with another match`, ufid);
-      if ((p.flags & DPIF_FP_MODIFY) === 0) {
-        return this.putFail(p, (p.flags & DPIF_FP_CREATE) !== 0 ? 'EEXIST' : 'EINVAL', `${formatUfid(ufid)} exists`, ufid);
-      }
-      if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return this.putFail(p, 'ENOSPC', 'no free action slot', ufid);
-      const stats = this.readStats(e);
+      if (!this.sameMatch(e, key, kb, sb0, nUsed)) return void (this.stOut[i] = PUT_OTHER_MATCH);
+      if ((p.flags & DPIF_FP_MODIFY) === 0) return void (this.stOut[i] = (p.flags & DPIF_FP_CREATE) !== 0 ? PUT_EXISTS : PUT_EXISTS_NO_FLAGS);
+      if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return void (this.stOut[i] = PUT_NO_ACT_SLOT);
+      this.readStatsInto(e, this.stStats, i * 4);
       const eb = this.entBase + e * ENTRY_WORDS;
       const slot = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
       this.writeActions(slot, p.actions);
@@ -570,18 +625,23 @@ export class FlowTable {
       retired.kinds.push(RETIRE_ACT);
       retired.ids.push(old);
       if ((p.flags & DPIF_FP_ZERO_STATS) !== 0) Atomics.store(this.i32, eb + E_ZGEN, (this.i32[eb + E_ZGEN]! + 1) | 0);
-      return { type: 'put', error: 0, ufid, stats, entry: e, created: false };
+      this.stEntry[i] = e;
+      this.stOut[i] = PUT_MODIFIED;
+      return;
     }
-    if ((p.flags & DPIF_FP_CREATE) === 0) return this.putFail(p, 'ENOENT', `${formatUfid(ufid)} not found`, ufid);
+    if ((p.flags & DPIF_FP_CREATE) === 0) return void (this.stOut[i] = PUT_NOT_FOUND);
     const other = this.classifyLocked(key, kb);
     if (other >= 0) {
-      return this.putFail(p, 'EEXIST', `key already matches flow ${formatUfid(this.u32, this.entBase + other * ENTRY_WORDS + E_UFID)}`, ufid);
+      const ob = this.entBase + other * ENTRY_WORDS + E_UFID, so = this.stOther;
+      for (let w = 0; w < UFID_WORDS; w++) so[ub + w] = this.u32[ob + w]!;
+      this.stOut[i] = PUT_OVERLAP;
+      return;
     }
     let st = this.findSubtable(sb0, nUsed);
-    if (Atomics.load(this.i32, H_ENTRY_FREE_TOP) === 0) return this.putFail(p, 'ENOSPC', `flow table full (${this.capacity} flows)`, ufid);
-    if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return this.putFail(p, 'ENOSPC', 'no free action slot', ufid);
+    if (Atomics.load(this.i32, H_ENTRY_FREE_TOP) === 0) return void (this.stOut[i] = PUT_TABLE_FULL);
+    if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return void (this.stOut[i] = PUT_NO_ACT_SLOT);
     if (st < 0) {
-      if (Atomics.load(this.i32, H_ST_FREE_TOP) === 0) return this.putFail(p, 'ENOSPC', `too many masks (${this.layout.maxSubtables})`, ufid);
+      if (Atomics.load(this.i32, H_ST_FREE_TOP) === 0) return void (this.stOut[i] = PUT_NO_SUBTABLE);
       st = this.createSubtable(sb0, nUsed);
     }
     const ne = this.popFree(this.entryFreeBase, H_ENTRY_FREE_TOP);
@@ -600,13 +660,14 @@ export class FlowTable {
     i32[eb + E_HASH] = h;
     i32[eb + E_ACTS] = slot;
     i32[eb + E_ZGEN] = (i32[eb + E_ZGEN]! + 1) | 0;
-    u32[eb + E_UFID] = ufid[0]!;
-    u32[eb + E_UFID + 1] = ufid[1]!;
-    u32[eb + E_UFID + 2] = ufid[2]!;
-    u32[eb + E_UFID + 3] = ufid[3]!;
+    const u0 = su[ub]!;
+    u32[eb + E_UFID] = u0;
+    u32[eb + E_UFID + 1] = su[ub + 1]!;
+    u32[eb + E_UFID + 2] = su[ub + 2]!;
+    u32[eb + E_UFID + 3] = su[ub + 3]!;
     Atomics.store(i32, eb + E_GEN, (i32[eb + E_GEN]! + 1) | 0); // odd: alive
     // UFID chain (writers only).
-    const ufb = this.ufidBase + (ufid[0]! & this.ufidMask);
+    const ufb = this.ufidBase + (u0 & this.ufidMask);
     i32[eb + E_UFID_NEXT] = i32[ufb]!;
     i32[ufb] = ne;
     // dpcls chain: the entry and its next link are complete before this store publishes it to PMDs.
@@ -615,7 +676,35 @@ export class FlowTable {
     Atomics.store(i32, db, ((h >>> 25) << LINK_TAG_SHIFT) | ne);
     u32[sb + ST_RULES] = u32[sb + ST_RULES]! + 1;
     Atomics.add(i32, H_N_FLOWS, 1);
-    return { type: 'put', error: 0, ufid, stats: zeroStats(), entry: ne, created: true };
+    this.stEntry[i] = ne;
+    this.stOut[i] = PUT_CREATED;
+  }
+
+  /** Lock NOT held: the result of put `i` from its staged outcome (and its log line if it failed). */
+  private putResult(p: FlowPut, i: number): FlowOpResult {
+    const ub = i * UFID_WORDS, su = this.stUfid;
+    const ufid = new Uint32Array(UFID_WORDS);
+    ufid[0] = su[ub]!;
+    ufid[1] = su[ub + 1]!;
+    ufid[2] = su[ub + 2]!;
+    ufid[3] = su[ub + 3]!;
+    const code = this.stOut[i]!;
+    if (code === PUT_CREATED) return { type: 'put', error: 0, ufid, stats: zeroStats(), entry: this.stEntry[i]!, created: true };
+    if (code === PUT_MODIFIED) {
+      const st = this.stStats, b = i * 4;
+      const stats: FlowStats = { packets: st[b]!, bytes: st[b + 1]!, used: st[b + 2]!, tcpFlags: st[b + 3]! };
+      return { type: 'put', error: 0, ufid, stats, entry: this.stEntry[i]!, created: false };
+    }
+    switch (code) {
+      case PUT_OTHER_MATCH: return this.putFail(p, 'EINVAL', `${formatUfid(ufid)} names a flow with another match`, ufid);
+      case PUT_EXISTS: return this.putFail(p, 'EEXIST', `${formatUfid(ufid)} exists`, ufid);
+      case PUT_EXISTS_NO_FLAGS: return this.putFail(p, 'EINVAL', `${formatUfid(ufid)} exists`, ufid);
+      case PUT_NO_ACT_SLOT: return this.putFail(p, 'ENOSPC', 'no free action slot', ufid);
+      case PUT_NOT_FOUND: return this.putFail(p, 'ENOENT', `${formatUfid(ufid)} not found`, ufid);
+      case PUT_OVERLAP: return this.putFail(p, 'EEXIST', `key already matches flow ${formatUfid(this.stOther, ub)}`, ufid);
+      case PUT_TABLE_FULL: return this.putFail(p, 'ENOSPC', `flow table full (${this.capacity} flows)`, ufid);
+      default: return this.putFail(p, 'ENOSPC', `too many masks (${this.layout.maxSubtables})`, ufid);
+    }
   }
 
   /** Unlinks the flow `ufid` and retires it; returns its entry or -1. */
