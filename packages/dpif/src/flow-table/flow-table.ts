@@ -130,6 +130,8 @@ export class FlowTable {
   readonly pmdHandles: Array<FlowTablePmd | undefined> = [];
   // Writer scratch (per thread).
   private readonly sStats: FlowStats = zeroStats();
+  /** Keeps the reads of `warmPut` from being optimized away. */
+  private warmSink = 0;
   private readonly sUsed = new Uint8Array(FLOW_WORDS);
   private readonly sVals = new Uint32Array(FLOW_WORDS);
   /**
@@ -151,6 +153,8 @@ export class FlowTable {
   private stEntry = new Int32Array(0);
   private stStats = new Float64Array(0);
   private stOther = new Uint32Array(0);
+  /** Action slot taken for put i before the lock and already holding its actions, or -1. */
+  private stSlot = new Int32Array(0);
 
   private constructor(sab: SharedArrayBuffer, t: FlowTableThreadOptions) {
     const h = new Int32Array(sab, 0, 64);
@@ -405,12 +409,21 @@ export class FlowTable {
       const op = ops[i]!;
       if (op.type === 'put') this.stagePut(op, i, results);
     }
+    this.prefillActionSlots(ops, results);
     lockAcquire(this.i32, H_LOCK);
     try {
       for (let i = 0; i < n; i++) {
         const op = ops[i]!;
         if (op.type === 'put') {
-          if (results[i] === undefined) this.putLocked(op, i, retired);
+          if (results[i] === undefined) {
+            this.putLocked(op, i, retired);
+            // A put that did not need its prefilled slot gives it back at once (a later op may need it).
+            const slot = this.stSlot[i]!;
+            if (slot >= 0) {
+              this.stSlot[i] = -1;
+              this.pushFree(this.actFreeBase, H_ACT_FREE_TOP, slot);
+            }
+          }
         } else if (op.type === 'del') {
           const e = this.delLocked(op.ufid, retired);
           results[i] = { type: 'del', error: e < 0 ? 'ENOENT' : 0, stats: zeroStats() };
@@ -524,6 +537,7 @@ export class FlowTable {
     this.stEntry = new Int32Array(c);
     this.stStats = new Float64Array(c * 4);
     this.stOther = new Uint32Array(c * UFID_WORDS);
+    this.stSlot = new Int32Array(c).fill(-1);
   }
 
   private putFail(p: FlowPut, err: FlowErrno, why: string, ufid: Uint32Array): FlowOpResult {
@@ -571,7 +585,6 @@ export class FlowTable {
       }
     }
     this.stN[i] = n;
-    this.prefaultActionSlot(i, p.actions.length);
     const ub = i * UFID_WORDS, su = this.stUfid;
     if (u !== undefined) {
       su[ub] = u[0]!;
@@ -581,24 +594,77 @@ export class FlowTable {
     } else {
       deriveUfid(p.key, kb, m, mb, this.secret, su, ub);
     }
+    this.warmPut(p.key, kb, su[ub]!);
   }
 
   /**
-   * Lock NOT held. Touches the memory of the action slot that put `i` of this batch will most
-   * likely take (the i-th from the top of the free stack, read without the lock), so that a first
-   * use of fresh shared memory (a page fault: the kernel maps and zeroes a page) is paid here and
-   * not while other writers wait for the lock. `Atomics.add(.., 0)` writes without changing a byte,
-   * so a guess that is wrong (the stack moved meanwhile) is harmless.
+   * Lock NOT held. Reads (without the lock: the values are only a hint) the table words a put of
+   * this key and UFID will read under the lock: the UFID bucket and the entry it leads to, the
+   * dpcls bucket of the key in each of the first 8 subtables. Random reads into a large table miss
+   * the CPU caches; taking those misses here keeps them out of the time other writers wait.
    */
-  private prefaultActionSlot(i: number, len: number): void {
-    if (len === 0) return;
-    const k = Atomics.load(this.i32, H_ACT_FREE_TOP) - 1 - i;
-    if (k < 0) return;
-    const slot = this.i32[this.actFreeBase + k]!;
-    if (!(slot >= 0 && slot < this.layout.actSlots)) return;
-    const at = this.actBytesBase + slot * this.actionsBytes;
-    Atomics.add(this.bytes, at, 0);
-    Atomics.add(this.bytes, at + len - 1, 0);
+  private warmPut(key: Uint32Array, kb: number, u0: number): void {
+    const i32 = this.i32, u32 = this.u32;
+    let x = 0;
+    const e = i32[this.ufidBase + (u0 & this.ufidMask)]!;
+    if (e >= 0 && e < this.capacity) x ^= i32[this.entBase + e * ENTRY_WORDS + E_UFID]!;
+    const n = Math.min(Atomics.load(i32, H_ST_COUNT), 8);
+    for (let i = 0; i < n; i++) {
+      const st = i32[this.stListBase + i]!;
+      if (!(st >= 0 && st < this.layout.maxSubtables)) continue;
+      const sb = this.stBase + st * ST_WORDS;
+      const nUsed = Math.min(u32[sb + ST_NUSED]!, FLOW_WORDS);
+      let h = u32[sb + ST_SEED]! | 0;
+      for (let j = 0; j < nUsed; j++) h = hashAdd(h, key[kb + (u32[sb + ST_USED + j]! % FLOW_WORDS)]! & u32[sb + ST_MASK + j]!);
+      h = hashFinish(h, nUsed * 4) | 0;
+      x ^= i32[this.dpclsBase + (h & this.dpclsMask)]!;
+    }
+    this.warmSink ^= x;
+  }
+
+  /**
+   * Lock NOT held. Takes an action slot for each staged put that may create or modify (one short
+   * hold of the lock) and writes its actions there with the lock released: the first use of fresh
+   * shared memory faults (the kernel maps and zeroes a page), and that should not happen while other
+   * writers wait. Slots not used go back under the lock of the batch.
+   */
+  private prefillActionSlots(ops: readonly FlowOp[], results: FlowOpResult[]): void {
+    const n = ops.length, ss = this.stSlot;
+    let want = 0;
+    for (let i = 0; i < n; i++) {
+      const op = ops[i]!;
+      if (op.type === 'put' && results[i] === undefined && (op.flags & (DPIF_FP_CREATE | DPIF_FP_MODIFY)) !== 0) want++;
+    }
+    if (want === 0) return;
+    lockAcquire(this.i32, H_LOCK);
+    try {
+      for (let i = 0; i < n && want > 0; i++) {
+        const op = ops[i]!;
+        if (op.type !== 'put' || results[i] !== undefined || (op.flags & (DPIF_FP_CREATE | DPIF_FP_MODIFY)) === 0) continue;
+        if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) break;
+        ss[i] = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
+        want--;
+      }
+    } finally {
+      lockRelease(this.i32, H_LOCK);
+    }
+    for (let i = 0; i < n; i++) {
+      const slot = ss[i]!;
+      if (slot >= 0) this.writeActions(slot, (ops[i] as FlowPut).actions);
+    }
+  }
+
+  /** The action slot for put `i`: its prefilled one, else a free one filled now; -1 if none is free (lock held). */
+  private takeActionSlot(p: FlowPut, i: number): number {
+    let slot = this.stSlot[i]!;
+    if (slot >= 0) {
+      this.stSlot[i] = -1;
+      return slot;
+    }
+    if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return -1;
+    slot = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
+    this.writeActions(slot, p.actions);
+    return slot;
   }
 
   /**
@@ -615,11 +681,10 @@ export class FlowTable {
     if (e >= 0) {
       if (!this.sameMatch(e, key, kb, sb0, nUsed)) return void (this.stOut[i] = PUT_OTHER_MATCH);
       if ((p.flags & DPIF_FP_MODIFY) === 0) return void (this.stOut[i] = (p.flags & DPIF_FP_CREATE) !== 0 ? PUT_EXISTS : PUT_EXISTS_NO_FLAGS);
-      if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return void (this.stOut[i] = PUT_NO_ACT_SLOT);
+      const slot = this.takeActionSlot(p, i);
+      if (slot < 0) return void (this.stOut[i] = PUT_NO_ACT_SLOT);
       this.readStatsInto(e, this.stStats, i * 4);
       const eb = this.entBase + e * ENTRY_WORDS;
-      const slot = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
-      this.writeActions(slot, p.actions);
       const old = this.i32[eb + E_ACTS]!;
       Atomics.store(this.i32, eb + E_ACTS, slot);
       retired.kinds.push(RETIRE_ACT);
@@ -639,14 +704,13 @@ export class FlowTable {
     }
     let st = this.findSubtable(sb0, nUsed);
     if (Atomics.load(this.i32, H_ENTRY_FREE_TOP) === 0) return void (this.stOut[i] = PUT_TABLE_FULL);
-    if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return void (this.stOut[i] = PUT_NO_ACT_SLOT);
+    if (this.stSlot[i]! < 0 && Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) return void (this.stOut[i] = PUT_NO_ACT_SLOT);
     if (st < 0) {
       if (Atomics.load(this.i32, H_ST_FREE_TOP) === 0) return void (this.stOut[i] = PUT_NO_SUBTABLE);
       st = this.createSubtable(sb0, nUsed);
     }
     const ne = this.popFree(this.entryFreeBase, H_ENTRY_FREE_TOP);
-    const slot = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
-    this.writeActions(slot, p.actions);
+    const slot = this.takeActionSlot(p, i);
     const i32 = this.i32, u32 = this.u32, eb = this.entBase + ne * ENTRY_WORDS, sb = this.stBase + st * ST_WORDS;
     // The subtable hash (hashMaskedWords over the used words, as the PMDs compute it) and the packed key.
     let h = u32[sb + ST_SEED]! | 0;
