@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hostNames, leftovers, sweep, TopologyError, up } from '../../tools/netns/topology.js';
+import { hostNames, leftovers, QUIET_IPV6, sweep, TopologyError, up } from '../../tools/netns/topology.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -47,7 +47,7 @@ describe('tools/netns topology (root)', function () {
       this.skip();
     }
   });
-  after(() => { if (isRoot) for (const s of 'abcdefgh') sweep(P + s); });
+  after(() => { if (isRoot) for (const s of 'abcdefghi') sweep(P + s); });
 
   it('creates N hosts: namespace, veth with the outer end up in the root namespace, addresses inside only, offloads off', () => {
     const t = up({ hosts: 3, prefix: P + 'a', subnet: '10.3.7' });
@@ -79,6 +79,35 @@ describe('tools/netns topology (root)', function () {
     nothingLeft(P + 'a');
     t.down(); // idempotent
     nothingLeft(P + 'a');
+  });
+
+  it('a host sends nothing on its own: no router solicitations, no DAD probes, no repeated MLD reports', async () => {
+    const t = up({ hosts: 1, prefix: P + 'i', subnet: '10.3.8' });
+    try {
+      const h = t.hosts[0]!;
+      for (const [k, v] of Object.entries(QUIET_IPV6)) {
+        expect(sh(['ip', 'netns', 'exec', h.ns, 'cat', `/proc/sys/net/ipv6/conf/eth0/${k}`]).trim(), k).to.equal(v);
+      }
+      // Linux's defaults send a DAD probe within ~1 s of link up, a router solicitation after it
+      // and another 4 s later, and MLD report repeats for up to 1 s: a 6 s capture from just after
+      // `up` sees some of each. The MLD reports at link up itself are allowed (they cannot be turned off).
+      const cap = spawn('tcpdump', ['-i', h.outer, '-n', '-l', '-e'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      cap.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+      cap.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+      const end = Date.now() + 10_000;
+      while (!err.includes('listening on') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(err, 'tcpdump started').to.contain('listening on');
+      await new Promise((r) => setTimeout(r, 6000));
+      cap.kill('SIGINT');
+      await exited(cap);
+      const frames = out.split('\n').filter((l) => l.trim() !== '' && !l.includes('multicast listener report'));
+      expect(frames, 'frames sent by an idle host').to.deep.equal([]);
+    } finally {
+      t.down();
+    }
+    nothingLeft(P + 'i');
   });
 
   it('two runs with different prefixes coexist; taking one down leaves the other', () => {

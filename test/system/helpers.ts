@@ -413,3 +413,36 @@ export async function tcpTransfer(a: Host, b: Host, bytes: number, kbps = 0, por
 export function dpFlows(d: SystemSwitch, needle: string): string[] {
   return d.ok(['dpctl', 'dump-flows']).split('\n').filter((l) => l.includes(needle));
 }
+
+/** One datapath flow: the match in ODP key syntax with masks, its actions and packet count. */
+export interface DpFlow {
+  match: string;
+  actions: string;
+  packets: number;
+}
+
+/**
+ * The datapath flows: `tsvs dpctl dump-flows --json`, or for the OVS peer its dpctl/dump-flows text
+ * (`MATCH, packets:N, bytes:N, used:T[, flags:F], actions:A`) parsed into the same fields.
+ */
+export function dpFlowList(d: SystemSwitch): DpFlow[] {
+  if (d.kind === 'tsvs') {
+    return (JSON.parse(d.ok(['dpctl', 'dump-flows', '--json'])) as { match?: string; actions?: string; packets: number }[])
+      .map((f) => ({ match: f.match ?? '', actions: f.actions ?? '', packets: f.packets }));
+  }
+  const out: DpFlow[] = [];
+  for (const l of d.ok(['dpctl', 'dump-flows']).split('\n')) {
+    const m = /^(?:ufid:\S+, )?(.*?), packets:(\d+), bytes:\d+, used:[^,]+(?:, flags:[^,]+)?, actions:(.*)$/.exec(l);
+    if (m) out.push({ match: m[1]!, actions: m[3]!, packets: Number(m[2]) });
+  }
+  return out;
+}
+
+/**
+ * Whether a flow's match is exactly Ethernet `src` -> `dst` (both unmasked) with `ethType`
+ * (e.g. '0x0800'): the megaflow that NORMAL installs for that traffic.
+ */
+export function isL2Flow(f: DpFlow, src: string, dst: string, ethType: string): boolean {
+  const eth = /(?:^|,)eth\(([^)]*)\)/.exec(f.match)?.[1];
+  return eth === `src=${src},dst=${dst}` && f.match.includes(`eth_type(${ethType})`);
+}

@@ -11,7 +11,8 @@
  * `PREFIX-<digits>` / `PREFIX-h<digits>` are ever deleted.
  *
  * Each host: MAC 02:HH:HH:HH:00:II (HH from a hash of the prefix, II = I + 1), IPv4 SUBNET.(I+1)/24
- * (default subnet 10.0.0; any 10.x.y), IPv6 fd00::(I+1)/64 (nodad), loopback up. Checksum and
+ * (default subnet 10.0.0; any 10.x.y), IPv6 fd00::(I+1)/64 (nodad), loopback up, no periodic IPv6
+ * traffic of its own (QUIET_IPV6: no router solicitations, no DAD, MLD reports only at once). Checksum and
  * segmentation offloads are off on both ends (`ethtool -K IF tx off rx off tso off gso off gro
  * off`): a userspace switch forwards frames as they are, and a partial checksum would stay unfilled.
  *
@@ -99,6 +100,33 @@ function macFor(prefix: string, i: number): string {
 }
 
 const OFFLOADS = ['tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'];
+
+/**
+ * IPv6 settings (net.ipv6.conf.IF.*) that keep a host from sending anything on its own: by default
+ * Linux sends router solicitations for ever (router_solicitations=-1: at 4 s, 8 s, ... up to every
+ * hour), duplicate address detection probes for the link-local address (then an RS and an MLD
+ * report once it is done), and repeats each MLD report over 1 s (v2) / 10 s (v1). Such frames
+ * re-create datapath flows in the middle of a test's idle window. With these, a host sends only
+ * what its applications send, ND/ARP for that traffic, and its MLD reports at the moment an address
+ * is added or the link comes up (the kernel has no switch for those; an interval of 0 sends the
+ * repeats at once instead of up to 1 s / 10 s later). IPv6 itself stays on: tests use ND and ping6.
+ */
+export const QUIET_IPV6: Readonly<Record<string, string>> = {
+  router_solicitations: '0',
+  accept_dad: '0',
+  dad_transmits: '0',
+  mldv1_unsolicited_report_interval: '0',
+  mldv2_unsolicited_report_interval: '0',
+};
+
+/** A `sh -c` script applying QUIET_IPV6 to `ifname` and to the namespace's `default` (links made later). */
+function quietIpv6Script(ifname: string): string {
+  const lines: string[] = [];
+  for (const dev of ['default', ifname]) {
+    for (const [k, v] of Object.entries(QUIET_IPV6)) lines.push(`echo ${v} > /proc/sys/net/ipv6/conf/${dev}/${k}`);
+  }
+  return `set -e; ${lines.join('; ')}`;
+}
 
 /** Runs `cmd` inside host `h`'s namespace (`ip netns exec`). */
 export function execIn(h: Pick<Host, 'ns'>, cmd: readonly string[], opts: { allowFail?: boolean; input?: string } = {}): SpawnSyncReturns<string> {
@@ -191,6 +219,8 @@ export function up(opts: TopologyOptions): Topology {
       run(['ethtool', '-K', h.outer, ...OFFLOADS]);
       run(['ip', 'link', 'set', h.outer, 'up']);
       execIn(h, ['ethtool', '-K', h.inner, ...OFFLOADS]);
+      // Before the inner end comes up: no periodic IPv6 chatter (see QUIET_IPV6).
+      execIn(h, ['sh', '-c', quietIpv6Script(h.inner)]);
       run(['ip', '-n', h.ns, 'link', 'set', 'lo', 'up']);
       run(['ip', '-n', h.ns, 'link', 'set', h.inner, 'address', h.mac]);
       run(['ip', '-n', h.ns, 'addr', 'add', `${h.ip4}/24`, 'dev', h.inner]);
