@@ -105,6 +105,14 @@ function isIpAny(flow: Uint32Array): boolean {
 // Per-thread scratch: translation is not re-entrant (no callback can start another one).
 const scratchBase = new Uint32Array(FLOW_WORDS);
 const scratchLookup = new Uint32Array(FLOW_WORDS);
+/** A frozen empty list: what the shared context points at between translations, and a miss's actions. */
+const NO_RULES: readonly never[] = Object.freeze([]);
+const sharedCtx: XlateCtx = {
+  ports: null as unknown as BridgePorts, tables: null as unknown as OfTables, ml: null, version: 0, sideEffects: false,
+  names: false, orig: scratchBase, flow: scratchBase, base: scratchBase, wc: scratchBase, lookupFlow: scratchLookup,
+  out: [], rules: [], learned: [], slow: 0, error: XLATE_OK, exit: false, tableId: 0, depth: 0, resubmits: 0, rule: null,
+  ruleCookie: 0xffffffffffffffffn, trace: null,
+};
 
 /**
  * The three flow-sized arrays of a result (flow, finalFlow, wc) are views into slabs of
@@ -151,36 +159,35 @@ export function xlateFlow(env: XlateEnv, input: XlateInput): XlateResult {
     scratchBase[i] = v;
     wc[i] = 0;
   }
-  res.actions.length = 0;
-  res.rules.length = 0;
-  res.learned.length = 0;
+  // Emptied by pops: `length = 0` would drop the arrays' backing stores (a new one per push after).
+  clear(res.actions);
+  clear(res.rules);
+  clear(res.learned);
   const version = input.version ?? env.tables.version;
   const root: TraceNode | null = input.trace ? { type: 'bridge', text: `bridge("${env.ports.name}")`, subs: [] } : null;
-  const ctx: XlateCtx = {
-    ports: env.ports,
-    tables: env.tables,
-    ml: env.ml,
-    version,
-    sideEffects: !!input.sideEffects,
-    names: !!input.names,
-    orig,
-    flow,
-    base: scratchBase,
-    wc,
-    lookupFlow: scratchLookup,
-    out: res.actions,
-    rules: res.rules,
-    learned: res.learned,
-    slow: 0,
-    error: XLATE_OK,
-    exit: false,
-    tableId: 0,
-    depth: 0,
-    resubmits: 0,
-    rule: null,
-    ruleCookie: 0xffffffffffffffffn,
-    trace: root ? root.subs : null,
-  };
+  // One context object for every translation of this thread (translation is not re-entrant).
+  const ctx = sharedCtx;
+  ctx.ports = env.ports;
+  ctx.tables = env.tables;
+  ctx.ml = env.ml;
+  ctx.version = version;
+  ctx.sideEffects = !!input.sideEffects;
+  ctx.names = !!input.names;
+  ctx.orig = orig;
+  ctx.flow = flow;
+  ctx.wc = wc;
+  ctx.out = res.actions;
+  ctx.rules = res.rules;
+  ctx.learned = res.learned;
+  ctx.slow = 0;
+  ctx.error = XLATE_OK;
+  ctx.exit = false;
+  ctx.tableId = 0;
+  ctx.depth = 0;
+  ctx.resubmits = 0;
+  ctx.rule = null;
+  ctx.ruleCookie = 0xffffffffffffffffn;
+  ctx.trace = root ? root.subs : null;
   wcInit(ctx);
   const inPort = ctx.ports.ofport(orig[W_IN_PORT]!);
   const rule = lookupFromTable(ctx, orig[W_IN_PORT]!, true);
@@ -192,16 +199,26 @@ export function xlateFlow(env: XlateEnv, input: XlateInput): XlateResult {
       ctx.rules.push(rule);
       doXlateActions(ctx, rule.actions);
     } else {
-      doXlateActions(ctx, []);
+      doXlateActions(ctx, NO_RULES);
     }
   }
   if (ctx.error === XLATE_OK) wcFinish(ctx);
-  else ctx.out.length = 0;
+  else clear(ctx.out);
   res.slow = ctx.error === XLATE_OK ? ctx.slow : 0;
   res.error = ctx.error;
   res.trace = root;
   res.version = version;
+  // The shared context keeps no references to this translation's objects.
+  ctx.out = ctx.rules = ctx.learned = NO_RULES as never[];
+  ctx.orig = ctx.flow = ctx.wc = scratchBase;
+  ctx.rule = null;
+  ctx.trace = null;
   return res;
+}
+
+/** Empties `a` but keeps its capacity. */
+function clear(a: unknown[]): void {
+  while (a.length > 0) a.pop();
 }
 
 /** xlate_wc_init: fields always matched. */
@@ -313,7 +330,7 @@ export function xlateTableAction(ctx: XlateCtx, inPort: number, tableId: number,
     doXlateActions(ctx, rule.actions);
   } else {
     ctx.ruleCookie = 0n;
-    doXlateActions(ctx, []);
+    doXlateActions(ctx, NO_RULES);
   }
   ctx.ruleCookie = oldCookie;
   ctx.rule = oldRule;
