@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import {
   DPIF_FP_CREATE, DPIF_FP_MODIFY, DPIF_FP_PROBE, DPIF_FP_ZERO_STATS, FlowTable, LOOKUP_EMC, LOOKUP_MEGAFLOW,
-  LOOKUP_MISS, formatUfid, parseUfid, type FlowInfo, type FlowTerse,
+  LOOKUP_MISS, formatUfid, parseUfid, type FlowErrno, type FlowInfo, type FlowTerse,
 } from '@tsvs/dpif';
 import {
   FLOW_WORDS, W_DL_SRC_LO, W_DL_TYPE, W_IN_PORT, W_NW, W_NW_DST, W_NW_SRC, W_TP, hashKeyFast, keyMatches,
@@ -230,6 +230,51 @@ describe('dpif/flow table: put, get, del semantics (OVS dpif_flow_put/del/get)',
     const g = t.get(u);
     expect(Array.from(g.flow!.actions)).to.deep.equal([2]);
     expect(g.flow!.stats.packets).to.equal(0);
+  });
+
+  it('operateErrors gives every op the error operate gives and leaves the same table', () => {
+    const u = (i: number): Uint32Array => parseUfid(`ufid:000000${(0x10 + i).toString(16)}-0000-4000-8000-0000000000${(0x10 + i).toString(16)}`);
+    const make = (): FlowTable => {
+      const t = FlowTable.create({ capacity: 6, actionsReserve: 0, secret: 7 });
+      t.put({ flags: CREATE, key: key(1, 1), mask: M_SRC, actions: acts(1), ufid: u(1) });
+      t.put({ flags: CREATE, key: key(1, 2), mask: M_SRC, actions: acts(2), ufid: u(2) });
+      return t;
+    };
+    const badMask = mask([W_NW_SRC, 0xffffffff]);
+    badMask[W_IN_PORT] = 0xff;
+    const batch = [
+      // Duplicates first: the action slots taken for them before the lock must serve the later creates.
+      { type: 'put' as const, flags: CREATE, key: key(1, 1), mask: M_SRC, actions: acts(9), ufid: u(1) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 2), mask: M_SRC, actions: acts(9), ufid: u(9) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 3), mask: M_SRC, actions: acts(3), ufid: u(3) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 4), mask: M_SRC, actions: acts(4) },
+      { type: 'put' as const, flags: CREATE | MODIFY, key: key(1, 2), mask: M_SRC, actions: acts(22), ufid: u(2) },
+      { type: 'put' as const, flags: MODIFY, key: key(1, 5), mask: M_SRC, actions: acts(5), ufid: u(5) },
+      { type: 'put' as const, flags: 0, key: key(1, 1), mask: M_SRC, actions: acts(5), ufid: u(1) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 6), mask: badMask, actions: acts(6) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 7), mask: M_SRC, actions: new Uint8Array(300) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 8), mask: M_DST24, actions: acts(8), ufid: u(1) },
+      { type: 'del' as const, ufid: u(3) },
+      { type: 'del' as const, ufid: u(7) },
+      { type: 'get' as const, ufid: u(2) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 10), mask: M_SRC, actions: acts(10) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 11), mask: M_SRC, actions: acts(11) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 12), mask: M_SRC, actions: acts(12) },
+      { type: 'put' as const, flags: CREATE, key: key(1, 13), mask: M_SRC, actions: acts(13) },
+    ];
+    const a = make(), b = make();
+    const want = a.operate(batch).map((r) => r.error);
+    expect(want).to.deep.equal([
+      // Six action slots: u1, u2, u3, key 4, u2's new list (its old one waits for a grace period), key 10.
+      'EEXIST', 'EEXIST', 0, 0, 0, 'ENOENT', 'EINVAL', 'EINVAL', 'E2BIG', 'EINVAL', 0, 'ENOENT', 0, 0, 'ENOSPC', 'ENOSPC', 'ENOSPC',
+    ]);
+    const errors: Array<0 | FlowErrno> = [];
+    b.operateErrors(batch, errors);
+    expect(errors).to.deep.equal(want);
+    const flows = (t: FlowTable): string[] => (t.dump().next(100) as FlowInfo[])
+      .map((f) => `${formatUfid(f.ufid)} ${Array.from(f.key).join('.')} ${Array.from(f.actions).join('.')}`).sort();
+    expect(flows(b)).to.deep.equal(flows(a));
+    expect(b.flowCount).to.equal(4);
   });
 });
 

@@ -59,7 +59,9 @@ export interface FlowTableThreadOptions {
   graceTimeoutMs?: number;
 }
 
-/** Outcomes of a put under the lock (see `putResult`). */
+/** Outcomes of a put (see `putResult`): staged and waiting for the lock, refused before it, then the rest. */
+const PUT_PENDING = 0;
+const PUT_REFUSED = 11;
 const PUT_CREATED = 1;
 const PUT_MODIFIED = 2;
 const PUT_OTHER_MATCH = 3;
@@ -399,23 +401,45 @@ export class FlowTable {
    * Returns one result per op, in order. Never throws for bad input.
    */
   operate(ops: readonly FlowOp[]): FlowOpResult[] {
+    const results: FlowOpResult[] = new Array(ops.length);
+    this.operateInto(ops, results, null);
+    return results;
+  }
+
+  /**
+   * `operate` for callers that need only each op's error (a handler's batch of puts): the same
+   * semantics and log lines, `errors[i]` = 0 or op i's errno; no result object is made, so a batch
+   * of successful puts allocates nothing per put. `errors` is grown to `ops.length` if shorter.
+   */
+  operateErrors(ops: readonly FlowOp[], errors: Array<0 | FlowErrno>): void {
+    this.operateInto(ops, null, errors);
+  }
+
+  private operateInto(ops: readonly FlowOp[], results: FlowOpResult[] | null, errors: Array<0 | FlowErrno> | null): void {
     const n = ops.length;
-    const results: FlowOpResult[] = new Array(n);
     const retired: Retired = { kinds: [], ids: [] };
     const delEntries: number[] = [];
     // Outside the lock: validate puts, compile their masks, copy or derive their UFIDs.
     if (this.stN.length < n) this.growStage(n);
+    const out = this.stOut;
     for (let i = 0; i < n; i++) {
       const op = ops[i]!;
-      if (op.type === 'put') this.stagePut(op, i, results);
+      if (op.type !== 'put') continue;
+      const bad = this.stagePut(op, i);
+      if (bad === null) out[i] = PUT_PENDING;
+      else {
+        out[i] = PUT_REFUSED;
+        if (results) results[i] = bad;
+        if (errors) errors[i] = (bad as FlowPutResult).error;
+      }
     }
-    this.prefillActionSlots(ops, results);
+    this.prefillActionSlots(ops);
     lockAcquire(this.i32, H_LOCK);
     try {
       for (let i = 0; i < n; i++) {
         const op = ops[i]!;
         if (op.type === 'put') {
-          if (results[i] === undefined) {
+          if (out[i] === PUT_PENDING) {
             this.putLocked(op, i, retired);
             // A put that did not need its prefilled slot gives it back at once (a later op may need it).
             const slot = this.stSlot[i]!;
@@ -426,11 +450,13 @@ export class FlowTable {
           }
         } else if (op.type === 'del') {
           const e = this.delLocked(op.ufid, retired);
-          results[i] = { type: 'del', error: e < 0 ? 'ENOENT' : 0, stats: zeroStats() };
+          if (results) results[i] = { type: 'del', error: e < 0 ? 'ENOENT' : 0, stats: zeroStats() };
+          if (errors) errors[i] = e < 0 ? 'ENOENT' : 0;
           delEntries[i] = e;
         } else {
           const e = this.findUfid(op.ufid);
-          results[i] = e < 0 ? { type: 'get', error: 'ENOENT', flow: null } : { type: 'get', error: 0, flow: this.flowInfo(e) };
+          if (results) results[i] = e < 0 ? { type: 'get', error: 'ENOENT', flow: null } : { type: 'get', error: 0, flow: this.flowInfo(e) };
+          if (errors) errors[i] = e < 0 ? 'ENOENT' : 0;
         }
       }
     } finally {
@@ -438,15 +464,17 @@ export class FlowTable {
     }
     for (let i = 0; i < n; i++) {
       const op = ops[i]!;
-      if (op.type === 'put' && results[i] === undefined) results[i] = this.putResult(op, i);
+      if (op.type !== 'put' || out[i] === PUT_REFUSED) continue;
+      if (results) results[i] = this.putResult(op, i);
+      else if (out[i] === PUT_CREATED || out[i] === PUT_MODIFIED) errors![i] = 0;
+      else errors![i] = (this.putResult(op, i) as FlowPutResult).error;
     }
-    if (retired.ids.length > 0) this.reclaim(retired, () => {
+    if (retired.ids.length > 0) this.reclaim(retired, results === null ? null : () => {
       for (let i = 0; i < ops.length; i++) {
         const e = delEntries[i];
         if (e !== undefined && e >= 0) this.readStats(e, (results[i] as { stats: FlowStats }).stats);
       }
     });
-    return results;
   }
 
   /** Deletes every flow (OVS dpif_flow_flush). Returns how many were deleted. */
@@ -549,30 +577,25 @@ export class FlowTable {
    * Lock NOT held. Checks put `p` (op `i` of a batch) and stages its compiled mask and UFID; on bad
    * input stores the failed result in `results[i]` (nothing of the table is read).
    */
-  private stagePut(p: FlowPut, i: number, results: FlowOpResult[]): void {
+  private stagePut(p: FlowPut, i: number): FlowOpResult | null {
     const kb = p.keyBase ?? 0, mb = p.maskBase ?? 0;
     if (!(p.key instanceof Uint32Array) || !(p.mask instanceof Uint32Array)
       || !Number.isInteger(kb) || !Number.isInteger(mb) || kb < 0 || mb < 0
       || p.key.length < kb + FLOW_WORDS || p.mask.length < mb + FLOW_WORDS) {
-      results[i] = this.putFail(p, 'EINVAL', `key and mask must be ${FLOW_WORDS} words`, new Uint32Array(UFID_WORDS));
-      return;
+      return this.putFail(p, 'EINVAL', `key and mask must be ${FLOW_WORDS} words`, new Uint32Array(UFID_WORDS));
     }
     if (!(p.actions instanceof Uint8Array)) {
-      results[i] = this.putFail(p, 'EINVAL', 'actions must be a Uint8Array', new Uint32Array(UFID_WORDS));
-      return;
+      return this.putFail(p, 'EINVAL', 'actions must be a Uint8Array', new Uint32Array(UFID_WORDS));
     }
     if (p.actions.length > this.actionsBytes) {
-      results[i] = this.putFail(p, 'E2BIG', `actions of ${p.actions.length} bytes exceed ${this.actionsBytes}`, new Uint32Array(UFID_WORDS));
-      return;
+      return this.putFail(p, 'E2BIG', `actions of ${p.actions.length} bytes exceed ${this.actionsBytes}`, new Uint32Array(UFID_WORDS));
     }
     if (p.mask[mb + W_IN_PORT] !== 0xffffffff) {
-      results[i] = this.putFail(p, 'EINVAL', 'in_port is not an exact match', new Uint32Array(UFID_WORDS));
-      return;
+      return this.putFail(p, 'EINVAL', 'in_port is not an exact match', new Uint32Array(UFID_WORDS));
     }
     const u = p.ufid;
     if (u !== undefined && (!(u instanceof Uint32Array) || u.length !== UFID_WORDS)) {
-      results[i] = this.putFail(p, 'EINVAL', 'ufid must be 4 words', new Uint32Array(UFID_WORDS));
-      return;
+      return this.putFail(p, 'EINVAL', 'ufid must be 4 words', new Uint32Array(UFID_WORDS));
     }
     const m = p.mask, used = this.stUsed, vals = this.stVals, b = i * FLOW_WORDS;
     let n = 0;
@@ -595,6 +618,7 @@ export class FlowTable {
       deriveUfid(p.key, kb, m, mb, this.secret, su, ub);
     }
     this.warmPut(p.key, kb, su[ub]!);
+    return null;
   }
 
   /**
@@ -628,19 +652,19 @@ export class FlowTable {
    * shared memory faults (the kernel maps and zeroes a page), and that should not happen while other
    * writers wait. Slots not used go back under the lock of the batch.
    */
-  private prefillActionSlots(ops: readonly FlowOp[], results: FlowOpResult[]): void {
-    const n = ops.length, ss = this.stSlot;
+  private prefillActionSlots(ops: readonly FlowOp[]): void {
+    const n = ops.length, ss = this.stSlot, out = this.stOut;
     let want = 0;
     for (let i = 0; i < n; i++) {
       const op = ops[i]!;
-      if (op.type === 'put' && results[i] === undefined && (op.flags & (DPIF_FP_CREATE | DPIF_FP_MODIFY)) !== 0) want++;
+      if (op.type === 'put' && out[i] === PUT_PENDING && (op.flags & (DPIF_FP_CREATE | DPIF_FP_MODIFY)) !== 0) want++;
     }
     if (want === 0) return;
     lockAcquire(this.i32, H_LOCK);
     try {
       for (let i = 0; i < n && want > 0; i++) {
         const op = ops[i]!;
-        if (op.type !== 'put' || results[i] !== undefined || (op.flags & (DPIF_FP_CREATE | DPIF_FP_MODIFY)) === 0) continue;
+        if (op.type !== 'put' || out[i] !== PUT_PENDING || (op.flags & (DPIF_FP_CREATE | DPIF_FP_MODIFY)) === 0) continue;
         if (Atomics.load(this.i32, H_ACT_FREE_TOP) === 0) break;
         ss[i] = this.popFree(this.actFreeBase, H_ACT_FREE_TOP);
         want--;
