@@ -35,7 +35,7 @@ import { PacketPool, META_WORDS, M_LEN } from '@tsvs/shm';
 import { attachNetdev, type Netdev, type NetdevDescriptor } from '@tsvs/netdev';
 import {
   DPIF_FP_CREATE, DPIF_UC_ACTION, FlowTable, MAX_ODP_PORTS, UpcallArea, UpcallReader, dpNowMs,
-  encodeOdpActions, ODP_ACTIONS_MAX_BYTES, type FlowOp, type OdpAction, type UpcallQueueDescriptor,
+  encodeOdpActions, ODP_ACTIONS_MAX_BYTES, type FlowErrno, type FlowOp, type OdpAction, type UpcallQueueDescriptor,
 } from '@tsvs/dpif';
 import type { PacketPoolDescriptor } from '@tsvs/shm';
 import { UkeyTable, type UkeyInstall } from '../revalidator/ukey-table.js';
@@ -119,6 +119,8 @@ export class HandlerCore {
   private readonly translated = new Uint8Array(CAP);
   private readonly execActs: Array<Uint8Array | null> = new Array<Uint8Array | null>(CAP).fill(null);
   private readonly ops: FlowOp[] = [];
+  /** Error of each put of the batch (operateErrors: no result objects). */
+  private readonly putErrs: Array<0 | FlowErrno> = [];
   /** Per batch slot: its UFID (a view into `ufids`) and its put (only `actions` changes). */
   private readonly ufidViews: Uint32Array[] = [];
   private readonly putOps: Array<FlowOp & { type: 'put' }> = [];
@@ -482,13 +484,14 @@ export class HandlerCore {
     }
     ukeys.unreserve();
     if (ops.length > 0) {
-      const res = flows.operate(ops);
+      const putErrs = this.putErrs;
+      flows.operateErrors(ops, putErrs);
       const tDone = dpNowMs();
       for (let i = 0; i < n; i++) {
         const j = this.putOf[i]!;
         if (j < 0) continue;
-        const r = res[j]!;
-        const ok = r.type === 'put' && r.error === 0;
+        const err = putErrs[j];
+        const ok = err === 0;
         ukeys.installFinish(this.ukeyIdx[i]!, this.ukeyGen[i]!, ok);
         const line = this.mLine[i]!;
         if (ok) {
@@ -496,7 +499,7 @@ export class HandlerCore {
           const us = (tDone - this.mT0[i]!) * 1000;
           this.stats.latency(line, us);
           this.stats.latency(this.hLine, us);
-        } else if (r.error === 'EEXIST') this.count(line, S_EXISTS);
+        } else if (err === 'EEXIST') this.count(line, S_EXISTS);
         else this.count(line, S_FAILED);
       }
       ops.length = 0;
