@@ -27,11 +27,17 @@ export function datapathMegaflow(
 ): boolean {
   const odp = ports.ofportToOdp(flow[W_IN_PORT]!);
   if (odp < 0) return false;
-  for (let i = 0; i < FLOW_WORDS; i++) maskOut[mb + i] = wc[i]!;
+  // One pass over the words; in_port and the first VLAN word are fixed up after it.
+  for (let i = 0; i < FLOW_WORDS; i++) {
+    const m = wc[i]!;
+    maskOut[mb + i] = m;
+    keyOut[kb + i] = flow[i]! & m;
+  }
   maskOut[mb + W_IN_PORT] = 0xffffffff;
-  if (!(flow[W_VLAN0]! & VLAN_CFI)) maskOut[mb + W_VLAN0] = 0xffffffff;
-  else maskOut[mb + W_VLAN0] = (maskOut[mb + W_VLAN0]! | 0xffff0000 | VLAN_CFI) >>> 0;
-  for (let i = 0; i < FLOW_WORDS; i++) keyOut[kb + i] = (flow[i]! & maskOut[mb + i]!) >>> 0;
   keyOut[kb + W_IN_PORT] = odp >>> 0;
+  const v = flow[W_VLAN0]!;
+  const vm = !(v & VLAN_CFI) ? 0xffffffff : (wc[W_VLAN0]! | 0xffff0000 | VLAN_CFI) >>> 0;
+  maskOut[mb + W_VLAN0] = vm;
+  keyOut[kb + W_VLAN0] = v & vm;
   return true;
 }
