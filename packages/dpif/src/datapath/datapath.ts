@@ -8,12 +8,19 @@
  * lost in the move.
  *
  * Reconfigurations (port add/del, PMD count) run one at a time, in call order.
+ *
+ * A PMD thread that dies (uncaught exception, Worker.terminate) is noticed on its Worker's 'exit'
+ * event: its flow-table QSBR slot is released at once (`qsbrReleaseDead`), outside the
+ * reconfiguration chain, so flow-table writers in any thread (handlers, revalidators) stop waiting
+ * for a grace period it would never end; `onPmdExit` listeners (the daemon's supervisor) are told,
+ * and `restartPmd(id)` starts a replacement with the same id. Until then the dead PMD's rxqs are
+ * not polled (their frames wait in the rxq rings).
  */
 import { CounterSet, DoorbellBank, PacketPool } from '@tsvs/shm';
 import type { PacketPoolOptions } from '@tsvs/shm';
 import { createNetdev, NetdevError } from '@tsvs/netdev';
 import type { Netdev, NetdevStats } from '@tsvs/netdev';
-import { FlowTable } from '../flow-table/index.js';
+import { FlowTable, QSBR_STRIDE, qsbrReleaseDead } from '../flow-table/index.js';
 import type {
   FlowDump, FlowErrno, FlowInfo, FlowOp, FlowOpResult, FlowPut, FlowPutResult, FlowStats, FlowTableOptions,
 } from '../flow-table/index.js';
@@ -63,6 +70,20 @@ export interface DatapathOptions {
   readonly log?: (line: string) => void;
 }
 
+/** A PMD thread's exit, as `onPmdExit` listeners get it. */
+export interface PmdExitEvent {
+  readonly pmdId: number;
+  /** The thread's id while it ran. */
+  readonly threadId: number;
+  readonly code: number;
+  /** First line of the error it died of (uncaught exception), if any. */
+  readonly error?: string;
+  /** True when the datapath stopped it (fewer PMDs, close); false for a death. */
+  readonly expected: boolean;
+  /** Date.now() when the exit was seen. */
+  readonly atMs: number;
+}
+
 interface PortRec {
   readonly name: string;
   readonly portNo: number;
@@ -102,6 +123,13 @@ export class Datapath implements Dpif {
   /** Counters of PMD threads that were stopped (kept in the datapath totals). */
   private readonly retired = emptyPmdCounters();
   private readonly execCtx: ExecContext;
+  /** PMD ids the datapath is stopping (their exit is expected). */
+  private readonly stopping = new Set<number>();
+  /** PMD ids whose thread died and has not been replaced (still in `pmds`). */
+  private readonly deadPmds = new Set<number>();
+  /** Thread id of each PMD thread, kept for its exit event. */
+  private readonly pmdThreadIds = new Map<number, number>();
+  private readonly pmdExitListeners = new Set<(e: PmdExitEvent) => void>();
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -370,11 +398,100 @@ export class Datapath implements Dpif {
     return (await t.request({ op: 'probe' })).probe!;
   }
 
-  private async startPmds(count: number): Promise<PmdThread[]> {
+  /**
+   * Listens for PMD thread exits (deaths and the datapath's own stops; see PmdExitEvent). Called
+   * from the Worker's 'exit' event, after the PMD's flow-table slot was released. Returns the
+   * unsubscribe function.
+   */
+  onPmdExit(fn: (e: PmdExitEvent) => void): () => void {
+    this.pmdExitListeners.add(fn);
+    return () => this.pmdExitListeners.delete(fn);
+  }
+
+  /** Ids of PMDs whose thread died and was not restarted yet (ascending). */
+  deadPmdIds(): number[] {
+    return [...this.deadPmds].sort((a, b) => a - b);
+  }
+
+  /**
+   * Fault injection: kills PMD `pmdId`'s thread (`terminate`: Worker.terminate() wherever it is;
+   * `throw`: a malformed control message makes its loop throw). Returns its thread id. Throws
+   * DpifError (ENOENT) when no such PMD runs.
+   */
+  crashPmd(pmdId: number, how: 'terminate' | 'throw' = 'terminate'): number {
+    const t = this.pmds.get(pmdId);
+    if (!t || this.deadPmds.has(pmdId)) throw new DpifError(`no running PMD ${pmdId}`, 'ENOENT');
+    const threadId = this.pmdThreadIds.get(pmdId) ?? -1;
+    t.crash(how);
+    return threadId;
+  }
+
+  /**
+   * Marks PMD `pmdId`'s flow-table slot offline for good and unclaims it (`qsbrReleaseDead`), for
+   * a caller that learned of the thread's death by other means. The datapath already does this on
+   * the thread's 'exit' event; calling it again is harmless. Throws DpifError (EBUSY) while the
+   * PMD's thread is running: releasing a live PMD's slot would break QSBR.
+   */
+  releaseDeadPmd(pmdId: number): void {
+    if (!Number.isInteger(pmdId) || pmdId < 0 || pmdId >= this.maxPmds) throw new DpifError(`PMD id ${pmdId} out of range [0, ${this.maxPmds - 1}]`);
+    if (this.pmds.has(pmdId) && !this.deadPmds.has(pmdId)) throw new DpifError(`PMD ${pmdId} is running`, 'EBUSY');
+    qsbrReleaseDead(this.table.i32, this.table.qsbrBase, QSBR_STRIDE, pmdId);
+  }
+
+  /**
+   * Replaces dead PMD `pmdId` (see `deadPmdIds`) by a new thread with the same id (same txq,
+   * upcall rings and stats slots), all ports and a new rxq assignment over every PMD. Its counters
+   * so far are kept in the totals of stopped PMDs. Frames waiting in its rxqs are read by their
+   * new owner; the burst the dead thread held is lost with its buffers. Runs in the
+   * reconfiguration chain. Throws DpifError (EINVAL) if the PMD is not dead.
+   */
+  restartPmd(pmdId: number): Promise<void> {
+    return this.serialize(async () => {
+      const dead = this.pmds.get(pmdId);
+      if (!dead || !this.deadPmds.has(pmdId)) throw new DpifError(`PMD ${pmdId} is not a dead PMD`, 'EINVAL');
+      this.releaseDeadPmd(pmdId);
+      const c = this.counters.readBlock(pmdId) as Record<PmdCounterName, number>;
+      for (const n of PMD_COUNTER_NAMES) this.retired[n] += c[n];
+      this.zero.delete(pmdId);
+      for (const [k, owner] of [...this.rxqOwner]) if (owner === pmdId) this.rxqOwner.delete(k);
+      this.pmds.delete(pmdId);
+      this.deadPmds.delete(pmdId);
+      this.bank.freeSlot(dead.bellSlot);
+      await dead.stop();
+      const [t] = await this.startPmds(1, pmdId);
+      await t!.requestMany([...this.ports.values()].map((r) => ({
+        op: 'addPort' as const, portNo: r.portNo, netdev: r.netdev.descriptor(), upcall: r.upcallDesc,
+      })));
+      await this.reassign([...this.pmds.keys()]);
+    });
+  }
+
+  /** A PMD thread stopped (Worker 'exit'): release its flow-table slot at once, then tell the listeners. */
+  private pmdExited(pmdId: number, code: number, error: Error | null): void {
+    // The thread has stopped: it holds no entry index, and writers must not wait for it.
+    qsbrReleaseDead(this.table.i32, this.table.qsbrBase, QSBR_STRIDE, pmdId);
+    const expected = this.stopping.has(pmdId) || this.closed;
+    if (!expected && this.pmds.has(pmdId)) this.deadPmds.add(pmdId);
+    const e: PmdExitEvent = {
+      pmdId, threadId: this.pmdThreadIds.get(pmdId) ?? -1, code, expected, atMs: Date.now(),
+      ...(error ? { error: (error.message ?? String(error)).split('\n')[0]! } : {}),
+    };
+    for (const f of this.pmdExitListeners) {
+      try {
+        f(e);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  /** Starts `count` PMD threads at the lowest free ids (or with id `wantId` when count is 1). */
+  private async startPmds(count: number, wantId?: number): Promise<PmdThread[]> {
     const started: PmdThread[] = [];
     for (let k = 0; k < count; k++) {
       let id = 0;
       while (this.pmds.has(id)) id++;
+      if (wantId !== undefined && !this.pmds.has(wantId)) id = wantId;
       const slot = this.bank.allocSlot();
       if (slot < 0) throw new DpifError('no free doorbell slot for a PMD thread');
       const base: PmdInitBase = {
@@ -384,12 +501,15 @@ export class Datapath implements Dpif {
       };
       let t: PmdThread;
       try {
-        t = await PmdThread.start(base, this.bank, slot);
+        t = await PmdThread.start(base, this.bank, slot, (code, err) => this.pmdExited(id, code, err));
       } catch (e) {
         this.bank.freeSlot(slot);
         throw e;
       }
       this.pmds.set(id, t);
+      this.pmdThreadIds.set(id, t.threadId);
+      this.deadPmds.delete(id);
+      this.stopping.delete(id);
       this.zero.delete(id);
       started.push(t);
     }
@@ -399,7 +519,10 @@ export class Datapath implements Dpif {
   private async stopPmd(id: number): Promise<void> {
     const t = this.pmds.get(id)!;
     for (const [k, owner] of this.rxqOwner) if (owner === id) this.rxqOwner.delete(k);
+    this.stopping.add(id);
     await t.stop();
+    this.stopping.delete(id);
+    this.deadPmds.delete(id);
     this.pmds.delete(id);
     this.bank.freeSlot(t.bellSlot);
     const c = this.counters.readBlock(id) as Record<PmdCounterName, number>;

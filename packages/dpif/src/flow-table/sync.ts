@@ -12,6 +12,11 @@
  * unlinked memory calls `synchronize`: it snapshots every counter *after* the unlink and waits
  * until each online PMD's counter differs from its snapshot. See the package README for the
  * memory-ordering argument.
+ *
+ * A PMD whose thread died (uncaught exception, Worker.terminate) never quiesces again: its
+ * counter stays at the value it had, and every writer would wait for it until `synchronize` times
+ * out. Whoever learns of the death (the datapath, on the thread's 'exit' event) calls
+ * `qsbrReleaseDead`: counter 0 (offline), waiting writers woken, claim released for a successor.
  */
 
 /** Spins briefly, then sleeps on the lock word until it is free; then owns it. */
@@ -51,6 +56,21 @@ export const Q_CLAIMED = 2;
 export function qsbrPublish(w: Int32Array, slot: number, c: number): void {
   Atomics.store(w, slot + Q_COUNTER, c);
   if (Atomics.load(w, slot + Q_WAITERS) !== 0) Atomics.notify(w, slot + Q_COUNTER);
+}
+
+/**
+ * For a PMD slot whose thread is gone for good (it will never read the table again — e.g. after
+ * its Worker's 'exit' event, which Node emits once the thread has stopped): marks it offline,
+ * wakes the writers waiting for it, and releases the id's claim so a new PMD thread can take it.
+ * Why this is safe: a grace period only has to outlast critical sections of live readers; a thread
+ * that has stopped holds no entry index. Calling it for a live PMD breaks QSBR (never do that).
+ * `qsbrBase`/`stride`: the table's `qsbrBase` and QSBR_STRIDE; `pmdId` must be in range.
+ */
+export function qsbrReleaseDead(w: Int32Array, qsbrBase: number, stride: number, pmdId: number): void {
+  const slot = qsbrBase + pmdId * stride;
+  Atomics.store(w, slot + Q_COUNTER, 0);
+  Atomics.notify(w, slot + Q_COUNTER);
+  Atomics.store(w, slot + Q_CLAIMED, 0);
 }
 
 /**

@@ -25,7 +25,8 @@ export class PmdThread {
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (r: PmdReply) => void; reject: (e: Error) => void }>();
   private dead: Error | null = null;
-  private readonly exited: Promise<number>;
+  /** Resolves with the exit code once the thread has stopped (Node's Worker 'exit'). */
+  readonly exited: Promise<number>;
 
   private constructor(pmdId: number, bellSlot: number, worker: Worker, port: MessagePort, ctl: Int32Array, bank: DoorbellBank) {
     this.pmdId = pmdId;
@@ -39,9 +40,13 @@ export class PmdThread {
 
   /**
    * Starts PMD `base.pmdId` with doorbell `bellSlot` of `bank`; resolves once it runs (attached to
-   * the flow table and pool). Rejects with the thread's error if it fails to start.
+   * the flow table and pool). Rejects with the thread's error if it fails to start. `onExit` is
+   * called from the Worker's 'exit' event (the thread has stopped), before any other listener
+   * added later, with the exit code and the thread's error if it died of one.
    */
-  static start(base: PmdInitBase, bank: DoorbellBank, bellSlot: number): Promise<PmdThread> {
+  static start(
+    base: PmdInitBase, bank: DoorbellBank, bellSlot: number, onExit?: (code: number, error: Error | null) => void,
+  ): Promise<PmdThread> {
     const ctlSab = new SharedArrayBuffer(64);
     const { port1, port2 } = new MessageChannel();
     const init: PmdInit = { ...base, ctl: ctlSab, ctlPort: port2, bellSlot };
@@ -68,7 +73,9 @@ export class PmdThread {
         if (!started) reject(e);
       });
       worker.on('exit', (code) => {
+        const error = t.dead;
         t.fail(new Error(`pmd ${base.pmdId} exited (code ${code})`));
+        onExit?.(code, error);
         if (!started) reject(new Error(`pmd ${base.pmdId} exited before it started (code ${code})`));
       });
     });
@@ -97,6 +104,26 @@ export class PmdThread {
   /** Sends one request; resolves to its reply. Rejects with the PMD's error message. */
   async request(body: PmdRequestBody): Promise<PmdReply> {
     return (await this.requestMany([body]))[0]!;
+  }
+
+  /** Worker thread id (as `threadId` inside the thread). */
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
+  /**
+   * Fault injection: `terminate` stops the thread with Worker.terminate() wherever it is (possibly
+   * inside a flow-table critical section); `throw` sends a malformed control message (null), on
+   * which the PMD loop throws an uncaught TypeError (it trusts its control messages).
+   */
+  crash(how: 'terminate' | 'throw'): void {
+    if (how === 'terminate') {
+      void this.worker.terminate();
+      return;
+    }
+    this.port.postMessage(null);
+    Atomics.add(this.ctl, 0, 1);
+    this.bank.kick(this.bellSlot);
   }
 
   /** Asks the PMD to release everything and exit; resolves once the thread is gone. */
