@@ -68,6 +68,14 @@ export interface DatapathOptions {
   readonly maxRxqs?: number;
   /** Log sink for flow table put failures. */
   readonly log?: (line: string) => void;
+  /**
+   * Netdev type of the local port (odp port 0, named after the datapath). `memory` (default): an
+   * in-process port; `internal`: a TAP interface on the host (@tsvs/netdev), as OVS's internal port
+   * on the netdev datapath, deleted when the datapath closes or the process ends. `internal` needs
+   * CAP_NET_ADMIN: without it (or with the name taken) `open` rejects with DpifError
+   * `cannot open internal port NAME: ...`.
+   */
+  readonly localPortType?: 'memory' | 'internal';
 }
 
 /** A PMD thread's exit, as `onPmdExit` listeners get it. */
@@ -160,16 +168,19 @@ export class Datapath implements Dpif {
   }
 
   /**
-   * Creates a datapath with its local port (port 0, named after the datapath, a memory port for
-   * now) and `nPmds` PMD threads. Throws DpifError on bad options.
+   * Creates a datapath with its local port (port 0, named after the datapath, of type
+   * `localPortType`) and `nPmds` PMD threads. Throws DpifError on bad options and when the local
+   * port cannot be created (nothing is left running then).
    */
   static async open(opts: DatapathOptions = {}): Promise<Datapath> {
     const dp = new Datapath(opts);
     const n = opts.nPmds ?? 1;
     try {
       if (!Number.isInteger(n) || n < 1 || n > dp.maxPmds) throw new DpifError(`nPmds ${n} out of range [1, ${dp.maxPmds}]`);
+      const localType = opts.localPortType ?? 'memory';
+      if (localType !== 'memory' && localType !== 'internal') throw new DpifError(`local port type '${String(localType)}' must be memory or internal`);
       await dp.startPmds(n);
-      await dp.portAddNow({ name: dp.name, type: 'memory', portNo: ODPP_LOCAL });
+      await dp.portAddNow({ name: dp.name, type: localType, portNo: ODPP_LOCAL });
     } catch (e) {
       await dp.close();
       throw e;
@@ -213,7 +224,7 @@ export class Datapath implements Dpif {
       throw e;
     }
     if (netdev.nRxq > this.freeSchedSlots.length) {
-      netdev.close();
+      releaseNetdev(netdev);
       throw new DpifError(`${spec.name}: ${netdev.nRxq} rxqs exceed the datapath's free rxq slots (${this.freeSchedSlots.length})`);
     }
     const schedSlots = Array.from({ length: netdev.nRxq }, () => this.freeSchedSlots.pop()!);
@@ -240,7 +251,7 @@ export class Datapath implements Dpif {
       await Promise.all([...this.pmds.values()].map((t) => t.request({ op: 'delPort', portNo })));
       this.ports.delete(portNo);
       rec.upcall.close();
-      rec.netdev.close();
+      releaseNetdev(rec.netdev);
       for (const s of rec.schedSlots) this.freeSchedSlots.push(s);
     });
   }
@@ -406,6 +417,11 @@ export class Datapath implements Dpif {
   onPmdExit(fn: (e: PmdExitEvent) => void): () => void {
     this.pmdExitListeners.add(fn);
     return () => this.pmdExitListeners.delete(fn);
+  }
+
+  /** Every PMD by id (ascending): its current thread's id and whether that thread died (not restarted yet). */
+  pmdThreads(): Array<{ pmdId: number; threadId: number; dead: boolean }> {
+    return this.pmdIds().map((pmdId) => ({ pmdId, threadId: this.pmdThreadIds.get(pmdId) ?? -1, dead: this.deadPmds.has(pmdId) }));
   }
 
   /** Ids of PMDs whose thread died and was not restarted yet (ascending). */
@@ -643,11 +659,22 @@ export class Datapath implements Dpif {
     for (const id of this.pmdIds()) await this.stopPmd(id);
     for (const r of this.ports.values()) {
       r.upcall.close();
-      r.netdev.close();
+      releaseNetdev(r.netdev);
     }
     this.ports.clear();
     await this.clock.stop();
   }
+}
+
+/**
+ * The owner's last step for a port no thread polls or sends on any more: `close` (this thread's
+ * buffers back to the pool), then `destroy` for fd-backed ports (system, internal: closes the
+ * sockets; an internal port's TAP interface disappears).
+ */
+function releaseNetdev(netdev: Netdev): void {
+  netdev.close();
+  const d = netdev as Netdev & { destroy?: () => void };
+  if (typeof d.destroy === 'function') d.destroy();
 }
 
 function portInfo(r: PortRec): DpifPort {
