@@ -176,8 +176,9 @@ describe('switch e2e: every command, its --json and its errors (one shared daemo
     expect(text.split('\n').filter(Boolean)).to.have.length(3);
     expect(text).to.match(/^ cookie=0x0, duration=\d+\.\d{3}s, table=0, n_packets=0, n_bytes=0, idle_age=\d+, priority=100,in_port=1 actions=output:2$/m);
     expect(text).to.match(/^ cookie=0x5, duration=\d+\.\d{3}s, table=1, n_packets=0, n_bytes=0, idle_age=\d+, priority=5,udp,tp_dst=53 actions=drop$/m);
-    // --names: port names in the actions (the match keeps in_port=1: @tsvs/ofproto dumps matches without names).
-    expect(await ok(['dump-flows', '--names', '--no-stats', 'in_port=1'])).to.match(/^ priority=100,in_port=(1|p1) actions=output:p2\n$/);
+    // --names: port names in the match and the actions, as ovs-ofctl --names.
+    expect(await ok(['dump-flows', '--names', '--no-stats', 'in_port=1'])).to.equal(' priority=100,in_port=p1 actions=output:p2\n');
+    expect((await json<OfRuleJson[]>(['dump-flows', '--names', 'in_port=1'])).map((r) => [r.match, r.actions])).to.deep.equal([['in_port=p1', 'output:p2']]);
     const rules = await json<OfRuleJson[]>(['dump-flows']);
     expect(rules.map((r) => [r.table, r.priority, r.match, r.actions, r.cookie])).to.deep.equal([
       [0, 100, 'in_port=1', 'output:2', '0x0'], [0, 90, 'in_port=2', 'output:1', '0x0'], [1, 5, 'udp,tp_dst=53', 'drop', '0x5'],

@@ -154,6 +154,15 @@ describe('Ofproto: a bridge with handler and revalidator threads over a real dat
     expect(await ofp.refreshMacs()).to.equal(0);
   });
 
+  it('dump-flows with names: in_port and output ports by name (ovs-ofctl --names)', async () => {
+    await bridge();
+    ofp.addFlows(['priority=10,in_port=p1,actions=output:p2', 'priority=9,in_port=2,ip,actions=output:1,output:LOCAL']);
+    expect(ofp.dumpFlows('', { stats: false, names: true })).to.deep.equal([
+      ' priority=10,in_port=p1 actions=output:p2', ' priority=9,ip,in_port=p2 actions=output:p1,LOCAL',
+    ]);
+    expect(ofp.dumpFlows('in_port=p1', { stats: false })).to.deep.equal([' priority=10,in_port=1 actions=output:2']);
+  });
+
   it('refuses bad rules with one line naming the token and changes nothing', async () => {
     await bridge();
     ofp.addFlow('priority=10,ip,nw_src=10.0.0.0/8,actions=output:p2');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { FLOW_WORDS, W_NW, W_TP, W_VLAN0, W_DL_SRC_HI, W_DL_SRC_LO, parseMatch } from '@tsvs/packet';
 import {
   OFPP_CONTROLLER, OFPP_NONE, fieldByName, fieldMaskBits, fieldPrereqsOk, fieldSet, formatActions,
-  makePortMap, parseActions, parseFlowMod, formatFlowMod,
+  makePortMap, parseActions, parseFlowMod, formatFlowMod, formatFlowStats,
 } from '@tsvs/ofproto';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -77,8 +77,37 @@ describe('flow mod syntax', () => {
     const pm = makePortMap([['eth0', 1], ['vm-a', 7]]);
     const f = parseFlowMod('in_port=eth0,actions=output:vm-a,resubmit(vm-a,1),"vm-a"', 'add', { portMap: pm });
     expect(f.key[0]).to.equal(1);
-    expect(formatActions(f.actions, { portMap: pm })).to.equal('output:vm-a,resubmit(vm-a,1),output:vm-a');
+    // Quoted as OVS 3.1 prints names that are not a letter then letters and digits (lib/namemap.c).
+    expect(formatActions(f.actions, { portMap: pm })).to.equal('output:"vm-a",resubmit("vm-a",1),output:"vm-a"');
     expect(formatActions(f.actions)).to.equal('output:7,resubmit(7,1),output:7');
+    expect(parseActions(formatActions(f.actions, { portMap: pm }), { portMap: pm }), 'printed names parse back').to.deep.equal(f.actions);
+  });
+
+  it('dump-flows --names: port names in the match and the actions, quoted as ovs-ofctl 3.1 prints them', () => {
+    // `ovs-ofctl --names --no-stats dump-flows` on OVS 3.1 (netdev bridge, internal ports p1, p-2,
+    // p_3, 4x, p.5 with ofport_request 1..5), after add-flow of the same rules with numbers (the
+    // first one also had enqueue:2:3, printed enqueue:"p-2":3, which tsvs does not support).
+    const pm = makePortMap([['p1', 1], ['p-2', 2], ['p_3', 3], ['4x', 4], ['p.5', 5]]);
+    const cases: Array<[string, string]> = [
+      ['priority=100,in_port=1,actions=output:2,resubmit(4,1),resubmit:5',
+        ' priority=100,in_port=p1 actions=output:"p-2",resubmit("4x",1),resubmit:"p.5"'],
+      ['priority=100,in_port=2,tcp,actions=output:1,resubmit(1)', ' priority=100,tcp,in_port="p-2" actions=output:p1,resubmit:p1'],
+      ['priority=100,in_port=5,actions=LOCAL', ' priority=100,in_port="p.5" actions=LOCAL'],
+      ['priority=100,in_port=LOCAL,actions=NORMAL', ' priority=100,in_port=LOCAL actions=NORMAL'],
+      ['priority=100,in_port=9,actions=output:9', ' priority=100,in_port=9 actions=output:9'],
+    ];
+    for (const [rule, ovs] of cases) {
+      const fm = parseFlowMod(rule, 'add');
+      const view = {
+        table: 0, priority: fm.priority, key: fm.key, mask: fm.mask, cookie: 0n, idleTimeout: 0, hardTimeout: 0, importance: 0,
+        flags: 0, actions: fm.actions, nPackets: 0, nBytes: 0, createdMs: 0, modifiedMs: 0, usedMs: 0,
+      };
+      expect(formatFlowStats(view, { nowMs: 0, showStats: false, portMap: pm }), rule).to.equal(ovs);
+      expect(formatFlowStats(view, { nowMs: 0, showStats: false }), `${rule} without names`).to.contain(`in_port=${/in_port=(\w+)/.exec(rule)![1]}`);
+      // What --names prints is valid input again (the same rule).
+      const back = parseFlowMod(ovs.trim().replace(' actions=', ',actions='), 'add', { portMap: pm });
+      expect([back.key, back.mask, back.actions], ovs).to.deep.equal([fm.key, fm.mask, fm.actions]);
+    }
   });
 
   it('is plain data: a FlowMod survives structuredClone', () => {

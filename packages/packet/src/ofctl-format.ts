@@ -47,6 +47,11 @@ export const OFP_DEFAULT_PRIORITY = 0x8000;
 export interface FormatMatchOptions {
   /** Rule priority; printed first as `priority=N,` unless it is OFP_DEFAULT_PRIORITY (32768). */
   priority?: number;
+  /**
+   * Port names (ovs-ofctl --names): the name of OpenFlow port `ofport`, or undefined to print the
+   * number. Reserved ports keep their names (LOCAL, ...); names are quoted as `formatPortName` does.
+   */
+  portName?: (ofport: number) => string | undefined;
 }
 
 /** OpenFlow reserved port names (OVS `OFPUTIL_NAMED_PORTS`, OpenFlow 1.0 numbering). */
@@ -65,6 +70,22 @@ const RESERVED_PORTS: Record<number, string> = {
 /** OVS `ofputil_format_port` without a port-name map: a reserved name or the decimal number. */
 export function formatOfpPort(port: number): string {
   return RESERVED_PORTS[port] ?? String(port >>> 0);
+}
+
+/**
+ * A port name as ovs-ofctl prints it (OVS 3.1 lib/namemap.c `namemap_put_name`): as is when it is
+ * a letter followed by letters and digits, else as a JSON string (`"p-1"`, `"4x"`, `"a b"`).
+ */
+export function formatPortName(name: string): string {
+  return /^[A-Za-z][A-Za-z0-9]*$/.test(name) ? name : JSON.stringify(name);
+}
+
+/** OVS `ofputil_format_port`: a reserved name, else `portName`'s name (quoted if need be), else the number. */
+function formatMatchPort(port: number, portName: ((ofport: number) => string | undefined) | undefined): string {
+  const reserved = RESERVED_PORTS[port];
+  if (reserved !== undefined) return reserved;
+  const name = portName?.(port);
+  return name !== undefined ? formatPortName(name) : String(port >>> 0);
 }
 
 /** TCP flag bit names (OVS `packet_tcp_flag_to_string`). */
@@ -192,7 +213,7 @@ export function formatMatch(
     else skipType = false;
   }
 
-  if (mask[m + W_IN_PORT]) s += `in_port=${formatOfpPort(key[k + W_IN_PORT]!)},`;
+  if (mask[m + W_IN_PORT]) s += `in_port=${formatMatchPort(key[k + W_IN_PORT]!, opts?.portName)},`;
 
   for (let i = 0; i < 2; i++) {
     const tciMask = mask[m + W_VLAN0 + i]! & 0xffff;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as P from '@tsvs/packet';
 import {
   formatMatch, formatFlow, formatIp6, formatIp4Masked, formatIp6Masked, formatEthMasked, formatTcpFlags, formatOfpPort,
-  FLOW_WORDS,
+  formatPortName, FLOW_WORDS,
 } from '@tsvs/packet';
 import { ip6 } from './helpers/frames.js';
 
@@ -75,6 +75,27 @@ describe('formatMatch (OVS match_format)', () => {
     expect(formatMatch(key, 0, mask, 0)).to.equal('in_port=LOCAL,vlan_tci=0x0000/0x1000,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00');
     expect([0xfff7, 0xfff8, 0xfff9, 0xfffa, 0xfffb, 0xfffc, 0xfffd, 0xffff, 65279].map(formatOfpPort))
       .to.deep.equal(['UNSET', 'IN_PORT', 'TABLE', 'NORMAL', 'FLOOD', 'ALL', 'CONTROLLER', 'ANY', '65279']);
+  });
+
+  it('port names (ovs-ofctl --names): in_port by name, quoted as OVS 3.1 prints them; reserved ports and unnamed ports unchanged', () => {
+    // Names and quoting from `ovs-ofctl --names dump-flows` on OVS 3.1 with ports p1, p-2, p_3, 4x, p.5:
+    //   in_port=p1  in_port="p-2"  in_port="p_3"  in_port="4x"  in_port="p.5"  in_port=LOCAL
+    const names = new Map([[1, 'p1'], [2, 'p-2'], [3, 'p_3'], [4, '4x'], [5, 'p.5'], [0xfffe, 'br0']]);
+    const portName = (p: number): string | undefined => names.get(p);
+    const [key, mask] = match([P.W_IN_PORT, 0, 0xffffffff], [P.W_DL_TYPE, 0x0800, 0xffff], [P.W_NW, 6 << 24, 0xff000000]);
+    const got = [1, 2, 3, 4, 5, 0xfffe, 9].map((p) => {
+      key[P.W_IN_PORT] = p;
+      return formatMatch(key, 0, mask, 0, { priority: 100, portName });
+    });
+    expect(got).to.deep.equal([
+      'priority=100,tcp,in_port=p1', 'priority=100,tcp,in_port="p-2"', 'priority=100,tcp,in_port="p_3"',
+      'priority=100,tcp,in_port="4x"', 'priority=100,tcp,in_port="p.5"', 'priority=100,tcp,in_port=LOCAL', 'priority=100,tcp,in_port=9',
+    ]);
+    key[P.W_IN_PORT] = 1;
+    expect(formatMatch(key, 0, mask, 0), 'no portName: numbers').to.equal('tcp,in_port=1');
+    // lib/namemap.c name_needs_quotes: a letter then letters and digits; quoted as a JSON string.
+    expect(['eth0', 'P2x', 'a b', 'a"b', 'x\\y', '', '9', 'é'].map(formatPortName))
+      .to.deep.equal(['eth0', 'P2x', '"a b"', '"a\\"b"', '"x\\\\y"', '""', '"9"', '"é"']);
   });
 
   it('ipv6 and nd fields, nw_frag forms, mpls', () => {

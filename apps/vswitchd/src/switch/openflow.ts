@@ -16,7 +16,7 @@
 import { RpcError, RpcErrorCode, ofprotoParamSchemas, type OfRuleJson, type PacketInJson, type Tunables } from '@tsvs/control';
 import type { Datapath } from '@tsvs/dpif';
 import {
-  Ofproto, formatActions, formatFlowStats, formatPacketIn, packetInReasonName, parseFlowMod,
+  Ofproto, formatActions, formatFlowStats, formatPacketIn, matchOptions, packetInReasonName, parseFlowMod,
   type ApplyResult, type OfRule, type OfprotoTunables, type PacketIn,
 } from '@tsvs/ofproto';
 import { formatMatch } from '@tsvs/packet';
@@ -170,7 +170,7 @@ export class OpenFlowLayer {
       table: r.table, priority: r.priority, cookie: `0x${r.cookie.toString(16)}`,
       durationS: Math.max(0, nowMs - r.createdMs) / 1000, nPackets: r.nPackets, nBytes: r.nBytes,
       idleTimeout: r.idleTimeout, hardTimeout: r.hardTimeout, idleAgeS: Math.max(0, Math.floor((nowMs - r.usedMs) / 1000)),
-      match: formatMatch(r.key, 0, r.mask, 0), actions: formatActions(r.actions, portMap ? { portMap } : {}),
+      match: formatMatch(r.key, 0, r.mask, 0, matchOptions(undefined, portMap)), actions: formatActions(r.actions, portMap ? { portMap } : {}),
       text: formatFlowStats(r, { nowMs, showStats: true, showFlags: false, ...(portMap ? { portMap } : {}) }),
     };
   }

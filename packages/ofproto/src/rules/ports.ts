@@ -5,8 +5,7 @@
  * Physical ports are 1..0xfeff; reserved ports have names. A `PortMap` (name <-> number) lets
  * rules name ports (`in_port=p1`, `output:p1`) and `--names`-style printing.
  */
-import { formatOfpPort, parseOfpPort } from '@tsvs/packet';
-import { parseDecimal } from './tokenize.js';
+import { formatOfpPort, formatPortName, parseOfpPort } from '@tsvs/packet';
 
 /** One past the highest physical port (OFPP_MAX). */
 export const OFPP_MAX = 0xff00;
@@ -54,6 +53,7 @@ export function parsePort(s: string, portMap?: PortMap): number | undefined {
 export function formatPort(port: number, portMap?: PortMap): string {
   if (port >= OFPP_FIRST_RESV) return formatOfpPort(port);
   const name = portMap?.byNumber.get(port);
-  if (name !== undefined) return /^[A-Za-z0-9_.-]+$/.test(name) && parseDecimal(name) === undefined ? name : JSON.stringify(name);
+  // Quoted unless a letter then letters and digits: OVS lib/namemap.c namemap_put_name.
+  if (name !== undefined) return formatPortName(name);
   return String(port);
 }

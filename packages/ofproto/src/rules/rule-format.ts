@@ -6,9 +6,10 @@
  *   prints each line with one leading space; so does this function.
  * - `formatFlowMod`: what `ovs-ofctl parse-flow` prints after `OFPT_FLOW_MOD (xid=0x1):`,
  *   OVS `ofputil_flow_mod_format()`.
- * The match text comes from @tsvs/packet `formatMatch` (OVS match_format).
+ * The match text comes from @tsvs/packet `formatMatch` (OVS match_format), with port names when a
+ * port map is given (`in_port=p1`, quoted as OVS does: `in_port="p-2"`).
  */
-import { formatMatch } from '@tsvs/packet';
+import { formatMatch, type FormatMatchOptions } from '@tsvs/packet';
 import type { OfAction } from './actions.js';
 import { formatActions } from './actions-format.js';
 import { formatFlowModFlags, TABLE_ANY, type FlowMod } from './flow-mod.js';
@@ -49,6 +50,14 @@ export interface FormatFlowStatsOptions {
   portMap?: PortMap;
 }
 
+/** formatMatch options: the priority, and port names from `portMap` (`in_port=p1`, as ovs-ofctl --names). */
+export function matchOptions(priority: number | undefined, portMap?: PortMap): FormatMatchOptions {
+  const o: FormatMatchOptions = {};
+  if (priority !== undefined) o.priority = priority;
+  if (portMap) o.portName = (port) => portMap.byNumber.get(port);
+  return o;
+}
+
 /** OVS `ofp_print_duration` of a millisecond count: `S`, `S.mmm` then `s`. */
 export function formatDuration(ms: number): string {
   const sec = Math.floor(ms / 1000);
@@ -79,7 +88,7 @@ export function formatFlowStats(r: FlowStatsView, opts: FormatFlowStatsOptions):
     const hardAge = ageSecs(opts.nowMs - r.modifiedMs);
     if (hardAge !== Math.floor(durMs / 1000)) s += `hard_age=${hardAge}, `;
   }
-  const m = formatMatch(r.key, 0, r.mask, 0, { priority: r.priority });
+  const m = formatMatch(r.key, 0, r.mask, 0, matchOptions(r.priority, opts.portMap));
   s += m ? m + ' ' : '';
   s += 'actions=' + formatActions(r.actions, { portMap: opts.portMap });
   return ' ' + s;
@@ -99,7 +108,7 @@ export function formatFlowMod(fm: FlowMod, portMap?: PortMap): string {
   let s = ' ' + COMMAND_NAMES[fm.command];
   const table = fm.command === 'add' && fm.table === TABLE_ANY ? 0 : fm.table;
   if (table !== 0) s += ` table:${table}`;
-  s += ' ' + formatMatch(fm.key, 0, fm.mask, 0, { priority: fm.priority });
+  s += ' ' + formatMatch(fm.key, 0, fm.mask, 0, matchOptions(fm.priority, portMap));
   if (!s.endsWith(' ')) s += ' ';
   if (fm.newCookie !== null && fm.newCookie !== 0n && fm.newCookie !== COOKIE_MAX) s += `cookie:0x${fm.newCookie.toString(16)} `;
   if (fm.cookieMask !== 0n) s += `cookie:0x${fm.cookie.toString(16)}/0x${fm.cookieMask.toString(16)} `;
