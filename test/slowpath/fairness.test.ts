@@ -4,8 +4,9 @@
  * dl_src per frame, which the rules make part of every megaflow), far faster than one handler can
  * set flows up. Meanwhile port B sends frames that also each need a new flow, one at a time. The
  * one handler serves both ports' queues round-robin with a per-port quota, so every B frame must
- * still get its flow installed and be forwarded, while A's queue overflows (the PMD drops, the
- * handler sheds). Upcall counts and latencies per port are printed.
+ * still get its flow installed and be forwarded, while A's queue overflows (the PMD drops). Upcall
+ * counts and latencies per port are printed; the handler's latency runs from the PMD's enqueue
+ * stamp to the flow installed, so it includes the time an upcall waited in its queue.
  */
 import { expect } from 'chai';
 import { openBridge, memPort, pct, startStorm, uniqueFrame, waitFor, type Bridge } from './helpers.js';
@@ -33,7 +34,7 @@ describe('slow path: a MISS storm on one port does not starve another port', fun
     await ofp.syncHandlers();
     const storm = await startStorm(dp, port.A!);
     try {
-      await waitFor(() => dp.upcallStats(port.A!).dropped > 0 || ofp.handlerStats().ports.find((p) => p.portNo === port.A)!.counters.shed > 0, 10000, 'A\'s queue to overflow');
+      await waitFor(() => dp.upcallStats(port.A!).dropped > 0, 10000, 'A\'s queue to overflow');
       const N = 200;
       const e2e: number[] = [];
       const y = memPort(dp, port.Y!);
@@ -49,18 +50,19 @@ describe('slow path: a MISS storm on one port does not starve another port', fun
       const pb = during.ports.find((p) => p.portNo === port.B)!;
       const line = (name: string, p: typeof pa): string =>
         `  ${name}: queued ${p.queued}, dropped by the datapath (queue full) ${p.queueDropped}, taken ${p.counters.received}, ` +
-        `shed ${p.counters.shed}, installed ${p.counters.installed}, exists ${p.counters.exists}, failed ${p.counters.failed}, ` +
-        `flow_limit ${p.counters.flow_limit}; handler latency µs p50 ${p.latency.p50Us.toFixed(0)} p99 ${p.latency.p99Us.toFixed(0)} max ${p.latency.maxUs.toFixed(0)}`;
+        `installed ${p.counters.installed}, exists ${p.counters.exists}, failed ${p.counters.failed}, ` +
+        `flow_limit ${p.counters.flow_limit}; latency enqueue→installed µs p50 ${p.latency.p50Us.toFixed(0)} p99 ${p.latency.p99Us.toFixed(0)} max ${p.latency.maxUs.toFixed(0)}`;
       console.log(`    storm: ${storm.offered()} frames offered to A, ${storm.accepted()} accepted by its rxq`);
       console.log(line('A', pa));
       console.log(line('B', pb));
       console.log(`    B enqueue→forwarded (measured outside): p50 ${pct(e2e, 0.5).toFixed(0)} µs, p99 ${pct(e2e, 0.99).toFixed(0)} µs, max ${Math.max(...e2e).toFixed(0)} µs`);
 
-      expect(pa.queueDropped + pa.counters.shed, 'the storm overflowed A').to.be.greaterThan(0);
+      expect(pa.queueDropped, 'the storm overflowed A').to.be.greaterThan(0);
       expect(pa.counters.installed, 'A was served too').to.be.greaterThan(N);
       expect(pb.counters.miss).to.equal(N);
       expect(pb.counters.installed, 'every B frame got its flow').to.equal(N);
-      expect(pb.queueDropped + pb.counters.shed + pb.counters.failed).to.equal(0);
+      expect(pb.queueDropped + pb.counters.failed).to.equal(0);
+      expect(pb.latency.count, 'a latency per installed B flow').to.equal(N);
       expect(y.stats().tx_packets).to.equal(N);
       expect(pb.handler).to.equal(pa.handler);
     } finally {
