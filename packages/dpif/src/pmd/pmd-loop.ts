@@ -20,6 +20,8 @@
  *   4. after `idleSpinUs` of empty polls: go offline in the flow table, announce sleep on the
  *      doorbell, re-check every rxq (`rxqWaitHint`) and the control word, sleep until a producer
  *      rings (memory port inject, a control message) or the nearest wait hint / `maxSleepMs`.
+ *      With socket rxqs (system ports) the PMD sleeps in poll(2) on their fds and its doorbell's
+ *      wake eventfd instead of Atomics.wait (fd-sleep.ts): the kernel wakes it directly.
  *
  * Counters: one CounterSet block per PMD, plain stores once per burst; `recv` is added last, so a
  * reader that sees a packet received sees where it went (hit, miss, lost, malformed).
@@ -56,6 +58,7 @@ import {
 } from './pmd-stats.js';
 import { PMD_INTERVAL_MS, SCHED_CUR, SCHED_P_BUSY, SCHED_P_NOW, SCHED_SLOT, SchedStats } from './sched-stats.js';
 import { CLK_AWAKE, CLK_NOW_F64 } from './dp-clock.js';
+import { FdSleep } from './fd-sleep.js';
 
 /** NETDEV_MAX_BURST: packets per rx burst and per tx batch. */
 export const NETDEV_MAX_BURST = 32;
@@ -143,6 +146,8 @@ export class PmdLoop implements OdpUpcallSink {
   private readonly pollRxq = new Int32Array(PMD_MAX_POLL);
   private readonly pollSched = new Int32Array(PMD_MAX_POLL);
   private nPoll = 0;
+  /** Sleeping in poll(2) on the socket rxqs of the poll list (fd-sleep.ts). */
+  private readonly fdSleep: FdSleep;
 
   // Burst state.
   private readonly rxIds = new Uint32Array(NETDEV_MAX_BURST);
@@ -190,6 +195,7 @@ export class PmdLoop implements OdpUpcallSink {
     this.ftp = this.table.openPmd(init.pmdId);
     this.bank = DoorbellBank.attach(init.bank);
     this.bellSlot = init.bellSlot;
+    this.fdSleep = new FdSleep(this.bank, this.bellSlot);
     this.ctl = new Int32Array(init.ctl);
     const cs = CounterSet.attach(init.counters);
     this.cnt = cs.f64;
@@ -693,9 +699,11 @@ export class PmdLoop implements OdpUpcallSink {
     this.closeWindowReal();
     this.housekeeping();
     this.asleep();
-    const seq = bank.prepareSleep(slot);
+    const viaFd = this.fdSleep.active;
+    const seq = bank.prepareSleep(slot, viaFd);
     let timeout = this.maxSleepMs;
     for (let p = 0; p < this.nPoll && timeout > 0; p++) {
+      if (viaFd && this.fdSleep.watches(p)) continue; // poll(2) watches its fd
       const h = this.pollNetdev[p]!.rxqWaitHint(this.pollRxq[p]!);
       if (h < timeout) timeout = h;
     }
@@ -705,7 +713,10 @@ export class PmdLoop implements OdpUpcallSink {
     const before = this.tf[T_NOW]!;
     if (timeout > 0) {
       this.cnt[this.cb + PMD_SLEEP_ITER]++;
-      bank.sleep(slot, seq, timeout);
+      if (viaFd) {
+        this.fdSleep.sleep(timeout);
+        bank.endSleep(slot);
+      } else bank.sleep(slot, seq, timeout);
     } else bank.endSleep(slot);
     this.wake();
     this.cnt[this.cb + PMD_CYCLES_SLEEP] += (this.tf[T_NOW]! - before) * 1e6;
@@ -759,6 +770,7 @@ export class PmdLoop implements OdpUpcallSink {
             this.pollRxq[p] = msg.rxq;
             this.pollSched[p] = msg.schedSlot;
             nd.rxqBindDoorbell(msg.rxq, this.bellSlot);
+            this.fdSleep.rebuild(this.pollNetdev, this.pollRxq, this.nPoll);
             break;
           }
           case 'delRxq':
@@ -805,6 +817,7 @@ export class PmdLoop implements OdpUpcallSink {
         this.pollSched[q] = this.pollSched[q + 1]!;
       }
       this.pollNetdev.length = last;
+      this.fdSleep.rebuild(this.pollNetdev, this.pollRxq, this.nPoll);
       return true;
     }
     return false;
