@@ -5,7 +5,8 @@
  * (@tsvs/control switch-methods.ts).
  *
  * Start: open the datapath with the configured PMD count (its local port, odp port 0, is named
- * after the bridge) → the supervisor adopts the PMD kind → the OpenFlow layer (openflow.ts:
+ * after the bridge: a TAP interface with CAP_NET_ADMIN, else a memory port, local-port.ts; if the
+ * TAP cannot be made, a memory port, logged) → the supervisor adopts the PMD kind → the OpenFlow layer (openflow.ts:
  * @tsvs/ofproto Ofproto with its handler and revalidator threads, adopted too) → configured ports
  * opened as bridge ports → saved rules added. Tunables follow config changes live
  * (emc-insert-inv-prob goes to the flow table, the others to the Ofproto).
@@ -13,13 +14,14 @@
  * deleted → ports closed and PMD threads stopped (Datapath.close). The daemon saves the config.
  */
 import { RpcError, RpcErrorCode, switchParamSchemas, type StatsSample } from '@tsvs/control';
-import { Datapath, type PmdCounterName } from '@tsvs/dpif';
+import { Datapath, DpifError, type DatapathOptions, type PmdCounterName } from '@tsvs/dpif';
 import type { Daemon } from '../daemon.js';
 import type { DaemonPlugin } from '../plugin.js';
 import { Dpctl } from './dpctl.js';
 import { hexFrames, injectFrames } from './inject.js';
 import { OpenFlowLayer } from './openflow.js';
 import { PmdGroup } from './pmd-group.js';
+import { chooseLocalPort, type LocalPortChoice, type LocalPortType } from './local-port.js';
 import { SwitchPorts, datapathBackend } from './ports.js';
 
 /** Most PMD threads (the flow table keeps a stats slot per PMD and flow: 32 bytes each). */
@@ -32,6 +34,8 @@ export interface SwitchPluginOptions {
   poolBuffers?: number;
   /** Run the OpenFlow layer (handlers, revalidators, rules). Default true. */
   openflow?: boolean;
+  /** The local port's type. Default: `internal` with CAP_NET_ADMIN, else `memory` (local-port.ts). */
+  localPortType?: LocalPortType;
 }
 
 export class SwitchPlugin implements DaemonPlugin {
@@ -42,6 +46,8 @@ export class SwitchPlugin implements DaemonPlugin {
   openflow: OpenFlowLayer | undefined;
   private dpctl: Dpctl | undefined;
   private onConfigChange: (() => void) | undefined;
+  /** The local port's type and why (show: `switch.local_port`). */
+  private localPort: (LocalPortChoice & { name: string }) | undefined;
 
   constructor(private readonly options: SwitchPluginOptions = {}) {}
 
@@ -135,7 +141,8 @@ export class SwitchPlugin implements DaemonPlugin {
     const nPmds = d.threadCounts().pmd;
     if (nPmds > MAX_PMDS) throw new Error(`threads.pmd ${nPmds}: at most ${MAX_PMDS} PMD threads`);
     const dpLog = d.log.child({ subsystem: 'dpif' });
-    this.dp = await Datapath.open({
+    const local = chooseLocalPort(this.options.localPortType);
+    const dpOptions: DatapathOptions = {
       name: cfg.bridge.name,
       nPmds,
       maxPmds: MAX_PMDS,
@@ -145,7 +152,20 @@ export class SwitchPlugin implements DaemonPlugin {
       },
       ...(this.options.poolBuffers !== undefined ? { pool: { nBufs: this.options.poolBuffers } } : {}),
       log: (line) => dpLog.warn(line),
-    });
+    };
+    try {
+      this.dp = await Datapath.open({ ...dpOptions, localPortType: local.type });
+    } catch (err) {
+      // The TAP could not be made (name taken by another interface, no /dev/net/tun...): the bridge
+      // still works with a memory local port; say why.
+      if (local.type !== 'internal' || !(err instanceof DpifError)) throw err;
+      d.log.warn({ err: err.message }, 'local port: no TAP interface, a memory port instead');
+      local.type = 'memory';
+      local.reason = `the TAP interface could not be created: ${err.message}`;
+      this.dp = await Datapath.open({ ...dpOptions, localPortType: 'memory' });
+    }
+    this.localPort = { name: cfg.bridge.name, ...local };
+    d.log.info(this.localPort, `local port ${cfg.bridge.name}: ${local.type}`);
     const dp = this.dp;
     d.log.info({ datapath: dp.name, pmds: nPmds }, 'datapath opened');
     this.pmds = new PmdGroup(dp, { log: d.log.child({ subsystem: 'pmd' }) });
@@ -177,6 +197,11 @@ export class SwitchPlugin implements DaemonPlugin {
     const inv = Math.min(t['emc-insert-inv-prob'], 0x7fffffff);
     if (this.dp.table.emcInsertInvProb !== inv) this.dp.table.emcInsertInvProb = inv;
     this.openflow?.applyTunables(t);
+  }
+
+  /** `show` extension: the local port's type and why. */
+  show(): unknown {
+    return this.localPort ? { local_port: { ...this.localPort } } : {};
   }
 
   async stop(d: Daemon): Promise<void> {
