@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Golden data for the ODP key printer/parser (packages/packet/src/odp-key.ts): for every datapath
-# flow key (with masks) in odp-key-corpus.txt, how OVS prints it back:
+# flow key (with masks) in odp-key-corpus.txt, how OVS prints it back, plain and verbose:
 #   ovs-appctl dpctl/add-flow netdev@ovs-netdev "<key>" drop ; ovs-appctl dpctl/dump-flows
+#   ovs-appctl dpctl/dump-flows -m --no-names     (verbose: every attribute and field, UFID first)
 # on a private OVS 3.1 userspace datapath (ARCHITECTURE.md §4): database, sockets and logs in a
 # temp dir, ovs-vswitchd in its own network namespace (`unshare --net`, so its tap devices
 # ovs-netdev/br0 neither clash with another OVS nor outlive it). Both daemons are stopped and the
 # dir removed on exit, whatever happens.
 # Output (committed): packages/packet/test/fixtures/odp-key.golden.tsv, one line per corpus line:
-# "<key>\t<dump-flows key>" or "<key>\t!<error>"; corpus lines starting "## " (section names)
-# are copied. Usage: bash tools/ovs-golden/odp-key-golden.sh
+# "<key>\t<dump-flows key>\t<dump-flows -m key>" or "<key>\t!<error>"; the -m key without its
+# "ufid:UUID, " prefix (OVS's UFIDs of dpctl/add-flow flows hash the key with a per-process random
+# basis) and with in_port as a number (--no-names; -m alone implies --names). Corpus lines
+# starting "## " (section names) are copied. Usage: bash tools/ovs-golden/odp-key-golden.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/../../packages/packet/test/fixtures/odp-key.golden.tsv"
@@ -51,7 +54,11 @@ dp dpctl/show netdev@ovs-netdev >/dev/null
       if err="$(dp dpctl/add-flow netdev@ovs-netdev "$key" drop 2>&1)"; then
         # "recirc_id(0),...,tcp(dst=80), packets:0, bytes:0, used:never, actions:drop"
         got="$(dp dpctl/dump-flows netdev@ovs-netdev | { grep -v '^flow-dump' || true; } | sed 's/, packets:.*$//')"
-        if [[ "$(printf '%s\n' "$got" | wc -l)" == 1 && -n "$got" ]]; then break; fi
+        if [[ "$(printf '%s\n' "$got" | wc -l)" == 1 && -n "$got" ]]; then
+          # "ufid:U, skb_priority(0/0),...,eth(...),..., packets:0, bytes:0, used:never, dp:ovs, actions:drop, dp-extra-info:..."
+          verbose="$(dp dpctl/dump-flows -m --no-names netdev@ovs-netdev | { grep -v '^flow-dump' || true; } | sed -e 's/^ufid:[0-9a-f-]*, //' -e 's/, packets:.*$//')"
+          if [[ "$(printf '%s\n' "$verbose" | wc -l)" == 1 && -n "$verbose" ]]; then got="$got"$'\t'"$verbose"; break; fi
+        fi
         got="!dump gave: $(printf '%s' "$got" | tr '\n' ' ')"
         sleep 0.2
       else

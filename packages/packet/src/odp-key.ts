@@ -7,7 +7,8 @@
  * Sources: OVS 3.1 lib/odp-util.c — `odp_flow_key_from_flow__` (which attributes a key has, in
  * which order, decided by the key's values), `odp_flow_format` / `format_odp_key_attr__` (printing;
  * non-verbose: fully wildcarded attributes and fields are left out, except `eth()` and `encap(...)`,
- * partially masked fields print `value/mask`) and `odp_flow_from_string` /
+ * partially masked fields print `value/mask`; verbose, `FormatOdpKeyOptions.verbose` as `dpctl/dump-flows
+ * -m`: every attribute and field, wildcarded ones as `value/0`) and `odp_flow_from_string` /
  * `parse_odp_key_mask_attr__` (parsing; a field without `/mask` is exact, an absent field or
  * attribute is wildcarded), with the flow <-> attribute conversions of `get_*_key` / `put_*_key`.
  * Checked against OVS itself: tools/ovs-golden/odp-key-golden.sh.
@@ -80,35 +81,35 @@ function altHex(v: number): string {
   return v === 0 ? '0' : hx(v);
 }
 
-/** format_u8u / format_be16 / format_u32: decimal value, `/%#x` mask unless full; '' if mask 0. */
-function fieldU(name: string, v: number, m: number, full: number): string {
-  if (m === 0) return '';
+/** format_u8u / format_be16 / format_u32: decimal value, `/%#x` mask unless full; '' if mask 0 (unless verbose). */
+function fieldU(name: string, v: number, m: number, full: number, verbose = false): string {
+  if (m === 0 && !verbose) return '';
   return m === full ? `${name}=${v},` : `${name}=${v}/${altHex(m)},`;
 }
 
 /** format_u8x: `%#x` value and mask. */
-function fieldX(name: string, v: number, m: number, full: number): string {
-  if (m === 0) return '';
+function fieldX(name: string, v: number, m: number, full: number, verbose = false): string {
+  if (m === 0 && !verbose) return '';
   return m === full ? `${name}=${altHex(v)},` : `${name}=${altHex(v)}/${altHex(m)},`;
 }
 
-function fieldIp4(name: string, v: number, m: number): string {
-  if (m === 0) return '';
+function fieldIp4(name: string, v: number, m: number, verbose = false): string {
+  if (m === 0 && !verbose) return '';
   return m >>> 0 === 0xffffffff ? `${name}=${formatIp4(v)},` : `${name}=${formatIp4(v)}/${formatIp4(m)},`;
 }
 
-function fieldIp6(name: string, key: Uint32Array, k: number, mask: Uint32Array, m: number, w: number): string {
+function fieldIp6(name: string, key: Uint32Array, k: number, mask: Uint32Array, m: number, w: number, verbose = false): string {
   const m0 = mask[m + w]!, m1 = mask[m + w + 1]!, m2 = mask[m + w + 2]!, m3 = mask[m + w + 3]!;
-  if ((m0 | m1 | m2 | m3) === 0) return '';
+  if ((m0 | m1 | m2 | m3) === 0 && !verbose) return '';
   const a = formatIp6(key[k + w]!, key[k + w + 1]!, key[k + w + 2]!, key[k + w + 3]!);
   const full = (m0 & m1 & m2 & m3) >>> 0 === 0xffffffff;
   return full ? `${name}=${a},` : `${name}=${a}/${formatIp6(m0, m1, m2, m3)},`;
 }
 
-function fieldEth(name: string, key: Uint32Array, k: number, mask: Uint32Array, m: number, hi: number): string {
+function fieldEth(name: string, key: Uint32Array, k: number, mask: Uint32Array, m: number, hi: number, verbose = false): string {
   const mh = mask[m + hi]! & 0xffff;
   const ml = mask[m + hi + 1]!;
-  if (mh === 0 && ml === 0) return '';
+  if (mh === 0 && ml === 0 && !verbose) return '';
   return `${name}=${formatEthMasked(key[k + hi]! & 0xffff, key[k + hi + 1]!, mh, ml)},`;
 }
 
@@ -119,6 +120,7 @@ function chomp(s: string): string {
 /** OVS format_flags_masked for TCP flags, max mask 0x0fff. */
 function tcpFlagsMasked(flags: number, mask: number): string {
   if (mask === 0x0fff) return formatTcpFlags(flags);
+  if (mask === 0) return '0/0';
   let s = '';
   while (mask) {
     const bit = mask & -mask;
@@ -155,37 +157,59 @@ export function odpExactMask(key: Uint32Array, keyBase: number, mask: Uint32Arra
   }
 }
 
+/** Options of `formatOdpKey`. */
+export interface FormatOdpKeyOptions {
+  /**
+   * OVS's verbose form (`dpctl/dump-flows -m`, odp_flow_format with verbose): every attribute the
+   * netdev datapath exports is printed, wildcarded ones too, and every field of an attribute, a
+   * fully wildcarded one as `value/0` (`src=00:00:00:00:00:00/00:00:00:00:00:00`, `tos=0/0`,
+   * `dst=::/::`). The key starts with the metadata attributes tsvs keys do not have, printed as
+   * dpif-netdev prints them when wildcarded: `skb_priority(0/0),skb_mark(0/0),ct_state(0/0),
+   * ct_zone(0/0),ct_mark(0/0),ct_label(0/0),recirc_id(0),dp_hash(0/0),in_port(..),
+   * packet_type(ns=0/0,id=0/0),eth(..)`. Checked against OVS 3.1: tools/ovs-golden/odp-key-golden.sh.
+   */
+  verbose?: boolean;
+  /**
+   * Datapath port names (`dpctl --names`, implied by -m in OVS): an exact in_port prints as
+   * `in_port(NAME)` when this returns a name (as is, OVS odp_portno_name_format), else the number.
+   */
+  portName?: (odpPort: number) => string | undefined;
+}
+
 /**
  * Prints the datapath flow key at `key[keyBase ..]` with mask `mask[maskBase ..]` as
- * `dpctl/dump-flows` does for the netdev datapath (see the file comment). Without a mask, the key
+ * `dpctl/dump-flows` does for the netdev datapath (see the file comment); `opts.verbose` as
+ * `dpctl/dump-flows -m` (without its `ufid:` prefix). Without a mask, the key
  * is printed as an exact-match flow of that packet (`odpExactMask`). Values are printed as given
  * (OVS prints the stored, unmasked key); which attributes exist depends on the key's dl_type,
  * VLAN TCIs, nw_proto, nw_frag and ICMP type/code, as in OVS.
  * Never throws for in-range bases.
  */
-export function formatOdpKey(key: Uint32Array, keyBase: number, mask?: Uint32Array, maskBase = 0): string {
+export function formatOdpKey(key: Uint32Array, keyBase: number, mask?: Uint32Array, maskBase = 0, opts?: FormatOdpKeyOptions): string {
   if (!mask) {
     odpExactMask(key, keyBase, exactScratch, 0);
     mask = exactScratch;
     maskBase = 0;
   }
+  const v = opts?.verbose ?? false;
   const k = keyBase;
   const m = maskBase;
-  let s = 'recirc_id(0),';
+  let s = v ? 'skb_priority(0/0),skb_mark(0/0),ct_state(0/0),ct_zone(0/0),ct_mark(0/0),ct_label(0/0),recirc_id(0),dp_hash(0/0),' : 'recirc_id(0),';
   const inPortMask = mask[m + W_IN_PORT]! >>> 0;
   // odp_flow_key_from_flow__: a key whose in_port is ODPP_NONE has no in_port attribute.
-  if (inPortMask && key[k + W_IN_PORT]! >>> 0 !== 0xffffffff) {
+  if ((inPortMask || v) && key[k + W_IN_PORT]! >>> 0 !== 0xffffffff) {
     const p = key[k + W_IN_PORT]! >>> 0;
-    s += inPortMask === 0xffffffff ? `in_port(${p}),` : `in_port(${p}/${hx(inPortMask)}),`;
+    s += inPortMask === 0xffffffff ? `in_port(${opts?.portName?.(p) ?? p}),` : `in_port(${p}/${altHex(inPortMask)}),`;
   }
-  const eth = fieldEth('src', key, k, mask, m, W_DL_SRC_HI) + fieldEth('dst', key, k, mask, m, W_DL_DST_HI);
+  if (v) s += 'packet_type(ns=0/0,id=0/0),';
+  const eth = fieldEth('src', key, k, mask, m, W_DL_SRC_HI, v) + fieldEth('dst', key, k, mask, m, W_DL_DST_HI, v);
   s += `eth(${chomp(eth)}),`;
-  s += l2Onward(key, k, mask, m, 0);
+  s += l2Onward(key, k, mask, m, 0, v);
   return chomp(s);
 }
 
-/** Attributes from the VLAN headers (level `lvl`) inward; each ends with ','. */
-function l2Onward(key: Uint32Array, k: number, mask: Uint32Array, m: number, lvl: number): string {
+/** Attributes from the VLAN headers (level `lvl`) inward; each ends with ','. `v`: verbose. */
+function l2Onward(key: Uint32Array, k: number, mask: Uint32Array, m: number, lvl: number, v: boolean): string {
   const dl = key[k + W_DL_TYPE]! & 0xffff;
   if (lvl < 2) {
     const vw = key[k + W_VLAN0 + lvl]!;
@@ -198,15 +222,15 @@ function l2Onward(key: Uint32Array, k: number, mask: Uint32Array, m: number, lvl
       tci = truncated ? 0 : tci;
       let s = `eth_type(0x${tpid.toString(16).padStart(4, '0')}),`;
       const tm = mask[m + W_VLAN0 + lvl]! & 0xffff;
-      if (tm) s += `vlan(${formatVlanTci(tci, tm)}),`;
-      s += `encap(${chomp(truncated ? '' : l2Onward(key, k, mask, m, lvl + 1))}),`;
+      if (tm || v) s += `vlan(${formatVlanTci(tci, tm, v)}),`;
+      s += `encap(${chomp(truncated ? '' : l2Onward(key, k, mask, m, lvl + 1, v))}),`;
       return s;
     }
   }
   if (dl < 0x600) return '';
   let s = '';
   const dm = mask[m + W_DL_TYPE]! & 0xffff;
-  if (dm) s += `eth_type(0x${dl.toString(16).padStart(4, '0')}${dm === 0xffff ? '' : '/0x' + dm.toString(16).padStart(4, '0')}),`;
+  if (dm || v) s += `eth_type(0x${dl.toString(16).padStart(4, '0')}${dm === 0xffff ? '' : '/0x' + dm.toString(16).padStart(4, '0')}),`;
   if (isVlanType(dl)) return s;
   const nw = key[k + W_NW]!;
   const nwm = mask[m + W_NW]!;
@@ -215,48 +239,49 @@ function l2Onward(key: Uint32Array, k: number, mask: Uint32Array, m: number, lvl
   const ip6 = dl === 0x86dd;
   if (ip4 || ip6) {
     const fragKey = !(nw & FLOW_NW_FRAG_ANY) ? 'no' : nw & FLOW_NW_FRAG_LATER ? 'later' : 'first';
+    // format_frag: printed only when masked, verbose or not.
     const frag = nwm & FLOW_NW_FRAG_ANY ? `frag=${fragKey},` : '';
     let body: string;
     if (ip4) {
-      body = fieldIp4('src', key[k + W_NW_SRC]!, mask[m + W_NW_SRC]!) +
-        fieldIp4('dst', key[k + W_NW_DST]!, mask[m + W_NW_DST]!) +
-        fieldU('proto', proto, nwm >>> 24, 0xff) +
-        fieldX('tos', (nw >>> 16) & 0xff, (nwm >>> 16) & 0xff, 0xff) +
-        fieldU('ttl', (nw >>> 8) & 0xff, (nwm >>> 8) & 0xff, 0xff) + frag;
+      body = fieldIp4('src', key[k + W_NW_SRC]!, mask[m + W_NW_SRC]!, v) +
+        fieldIp4('dst', key[k + W_NW_DST]!, mask[m + W_NW_DST]!, v) +
+        fieldU('proto', proto, nwm >>> 24, 0xff, v) +
+        fieldX('tos', (nw >>> 16) & 0xff, (nwm >>> 16) & 0xff, 0xff, v) +
+        fieldU('ttl', (nw >>> 8) & 0xff, (nwm >>> 8) & 0xff, 0xff, v) + frag;
     } else {
       const lm = mask[m + W_IPV6_LABEL]! >>> 0;
       const lv = key[k + W_IPV6_LABEL]! >>> 0;
-      const label = lm === 0 ? '' : (lm & 0xfffff) === 0xfffff ? `label=${altHex(lv)},` : `label=${altHex(lv)}/${altHex(lm)},`;
-      body = fieldIp6('src', key, k, mask, m, W_IPV6_SRC) + fieldIp6('dst', key, k, mask, m, W_IPV6_DST) + label +
-        fieldU('proto', proto, nwm >>> 24, 0xff) +
-        fieldX('tclass', (nw >>> 16) & 0xff, (nwm >>> 16) & 0xff, 0xff) +
-        fieldU('hlimit', (nw >>> 8) & 0xff, (nwm >>> 8) & 0xff, 0xff) + frag;
+      const label = lm === 0 && !v ? '' : (lm & 0xfffff) === 0xfffff ? `label=${altHex(lv)},` : `label=${altHex(lv)}/${altHex(lm)},`;
+      body = fieldIp6('src', key, k, mask, m, W_IPV6_SRC, v) + fieldIp6('dst', key, k, mask, m, W_IPV6_DST, v) + label +
+        fieldU('proto', proto, nwm >>> 24, 0xff, v) +
+        fieldX('tclass', (nw >>> 16) & 0xff, (nwm >>> 16) & 0xff, 0xff, v) +
+        fieldU('hlimit', (nw >>> 8) & 0xff, (nwm >>> 8) & 0xff, 0xff, v) + frag;
     }
     // is_wildcard (odp_mask_is_constant__): an IPv6 label mask counts only in its 20 bits, frag
     // only through FLOW_NW_FRAG_ANY.
     const wild = ((nwm & 0xffffff00) | (nwm & FLOW_NW_FRAG_ANY)) === 0 && (ip4
       ? (mask[m + W_NW_SRC]! | mask[m + W_NW_DST]!) === 0
       : (mask[m + W_IPV6_LABEL]! & 0xfffff) === 0 && words0(mask, m + W_IPV6_SRC, 8));
-    if (!wild) s += `${ip4 ? 'ipv4' : 'ipv6'}(${chomp(body)}),`;
-    if (!(nw & FLOW_NW_FRAG_LATER)) s += l4(key, k, mask, m, ip4, proto);
+    if (!wild || v) s += `${ip4 ? 'ipv4' : 'ipv6'}(${chomp(body)}),`;
+    if (!(nw & FLOW_NW_FRAG_LATER)) s += l4(key, k, mask, m, ip4, proto, v);
   } else if (dl === 0x0806 || dl === 0x8035) {
     const pm = nwm >>> 24;
-    const body = fieldIp4('sip', key[k + W_NW_SRC]!, mask[m + W_NW_SRC]!) +
-      fieldIp4('tip', key[k + W_NW_DST]!, mask[m + W_NW_DST]!) +
-      fieldU('op', proto, pm === 0xff ? 0xffff : pm, 0xffff) +
-      fieldEth('sha', key, k, mask, m, W_ARP_SHA_HI) + fieldEth('tha', key, k, mask, m, W_ARP_THA_HI);
+    const body = fieldIp4('sip', key[k + W_NW_SRC]!, mask[m + W_NW_SRC]!, v) +
+      fieldIp4('tip', key[k + W_NW_DST]!, mask[m + W_NW_DST]!, v) +
+      fieldU('op', proto, pm === 0xff ? 0xffff : pm, 0xffff, v) +
+      fieldEth('sha', key, k, mask, m, W_ARP_SHA_HI, v) + fieldEth('tha', key, k, mask, m, W_ARP_THA_HI, v);
     if (body) s += `arp(${chomp(body)}),`;
   } else if (dl === 0x8847 || dl === 0x8848) {
-    s += mplsAttr(key, k, mask, m);
+    s += mplsAttr(key, k, mask, m, v);
   }
   return s;
 }
 
-/** OVS format_vlan_tci (non-verbose). */
-function formatVlanTci(tci: number, mask: number): string {
+/** OVS format_vlan_tci. */
+function formatVlanTci(tci: number, mask: number, verbose: boolean): string {
   let s = '';
-  if ((tci & 0xfff) || (mask & 0xfff)) s += `vid=${tci & 0xfff}${(mask & 0xfff) !== 0xfff ? '/0x' + (mask & 0xfff).toString(16) : ''},`;
-  if ((tci >>> 13) || (mask >>> 13)) s += `pcp=${tci >>> 13}${(mask >>> 13) !== 7 ? '/0x' + (mask >>> 13).toString(16) : ''},`;
+  if (verbose || (tci & 0xfff) || (mask & 0xfff)) s += `vid=${tci & 0xfff}${(mask & 0xfff) !== 0xfff ? '/0x' + (mask & 0xfff).toString(16) : ''},`;
+  if (verbose || (tci >>> 13) || (mask >>> 13)) s += `pcp=${tci >>> 13}${(mask >>> 13) !== 7 ? '/0x' + (mask >>> 13).toString(16) : ''},`;
   if (!(tci & VLAN_CFI)) s += 'cfi=0,';
   return chomp(s);
 }
@@ -272,7 +297,7 @@ function mplsCount(key: Uint32Array, k: number): number {
   return cnt;
 }
 
-function mplsAttr(key: Uint32Array, k: number, mask: Uint32Array, m: number): string {
+function mplsAttr(key: Uint32Array, k: number, mask: Uint32Array, m: number, v: boolean): string {
   const n = mplsCount(key, k);
   let any = 0;
   let all = 0xffffffff;
@@ -280,32 +305,33 @@ function mplsAttr(key: Uint32Array, k: number, mask: Uint32Array, m: number): st
     any |= mask[m + W_MPLS0 + i]!;
     all &= mask[m + W_MPLS0 + i]!;
   }
-  if (n === 0 || any === 0) return '';
+  if (n === 0 || (any === 0 && !v)) return '';
   const parts: string[] = [];
   for (let i = 0; i < n; i++) {
-    const v = key[k + W_MPLS0 + i]! >>> 0;
+    const val = key[k + W_MPLS0 + i]! >>> 0;
     const mk = mask[m + W_MPLS0 + i]! >>> 0;
     if (all >>> 0 === 0xffffffff) {
-      parts.push(`label=${v >>> 12},tc=${(v >>> 9) & 7},ttl=${v & 0xff},bos=${(v >>> 8) & 1}`);
+      parts.push(`label=${val >>> 12},tc=${(val >>> 9) & 7},ttl=${val & 0xff},bos=${(val >>> 8) & 1}`);
     } else {
-      parts.push(`label=${v >>> 12}/0x${(mk >>> 12).toString(16)},tc=${(v >>> 9) & 7}/${((mk >>> 9) & 7).toString(16)},` +
-        `ttl=${v & 0xff}/0x${(mk & 0xff).toString(16)},bos=${(v >>> 8) & 1}/${((mk >>> 8) & 1).toString(16)}`);
+      parts.push(`label=${val >>> 12}/0x${(mk >>> 12).toString(16)},tc=${(val >>> 9) & 7}/${((mk >>> 9) & 7).toString(16)},` +
+        `ttl=${val & 0xff}/0x${(mk & 0xff).toString(16)},bos=${(val >>> 8) & 1}/${((mk >>> 8) & 1).toString(16)}`);
     }
   }
   return `mpls(${parts.join(',')}),`;
 }
 
-function l4(key: Uint32Array, k: number, mask: Uint32Array, m: number, ip4: boolean, proto: number): string {
+function l4(key: Uint32Array, k: number, mask: Uint32Array, m: number, ip4: boolean, proto: number, v: boolean): string {
   const tp = key[k + W_TP]!;
   const tpm = mask[m + W_TP]!;
-  const ports = (): string => fieldU('src', tp >>> 16, tpm >>> 16, 0xffff) + fieldU('dst', tp & 0xffff, tpm & 0xffff, 0xffff);
+  const ports = (): string => fieldU('src', tp >>> 16, tpm >>> 16, 0xffff, v) + fieldU('dst', tp & 0xffff, tpm & 0xffff, 0xffff, v);
   if (proto === 6) {
     let s = '';
     const p = ports();
     if (p) s += `tcp(${chomp(p)}),`;
     const f = key[k + W_TCP_FLAGS]! & 0xffff;
     const fm = mask[m + W_TCP_FLAGS]! & 0xffff;
-    if ((f || fm) && (fm & 0x0fff)) s += `tcp_flags(${tcpFlagsMasked(f, fm & 0x0fff)}),`;
+    // The attribute exists when the key or the mask has flags; verbose prints it wildcarded too (`0/0`).
+    if ((f || fm) && ((fm & 0x0fff) || v)) s += `tcp_flags(${tcpFlagsMasked(f, fm & 0x0fff)}),`;
     return s;
   }
   if (proto === 17 || proto === 132) {
@@ -315,18 +341,26 @@ function l4(key: Uint32Array, k: number, mask: Uint32Array, m: number, ip4: bool
   if (ip4 ? proto === 1 : proto === 58) {
     const type = (tp >>> 16) & 0xff;
     const code = tp & 0xff;
-    const body = fieldU('type', type, (tpm >>> 16) & 0xff, 0xff) + fieldU('code', code, tpm & 0xff, 0xff);
+    const body = fieldU('type', type, (tpm >>> 16) & 0xff, 0xff, v) + fieldU('code', code, tpm & 0xff, 0xff, v);
     let s = body ? `${ip4 ? 'icmp' : 'icmpv6'}(${chomp(body)}),` : '';
     const nd = !ip4 && (tp & 0xffff) === 0 && ((tp >>> 16) === 135 || (tp >>> 16) === 136);
-    if (nd && tpm >>> 0 === 0x00ff00ff) {
-      const ndBody = fieldIp6('target', key, k, mask, m, W_ND_TARGET) +
-        fieldEth('sll', key, k, mask, m, W_ARP_SHA_HI) + fieldEth('tll', key, k, mask, m, W_ARP_THA_HI);
+    // The mask has an nd attribute only for an exact ICMPv6 type; verbose prints the key's anyway,
+    // against an all-wildcard mask (odp_flow_format: generate_all_wildcard_mask).
+    const ndMasked = tpm >>> 0 === 0x00ff00ff;
+    if (nd && (ndMasked || v)) {
+      const mk = ndMasked ? mask : zeroMask;
+      const mb = ndMasked ? m : 0;
+      const ndBody = fieldIp6('target', key, k, mk, mb, W_ND_TARGET, v) +
+        fieldEth('sll', key, k, mk, mb, W_ARP_SHA_HI, v) + fieldEth('tll', key, k, mk, mb, W_ARP_THA_HI, v);
       if (ndBody) s += `nd(${chomp(ndBody)}),`;
     }
     return s;
   }
   return '';
 }
+
+/** An all-wildcard mask (never written). */
+const zeroMask = new Uint32Array(FLOW_WORDS);
 
 // ---------------------------------------------------------------------------------------------
 // Parsing

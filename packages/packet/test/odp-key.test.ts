@@ -6,7 +6,8 @@
  * a private OVS 3.1 netdev datapath with `dpctl/add-flow` and read back with `dpctl/dump-flows`.
  * Sections: "masked" (key values inside their masks: OVS's output must be reproduced exactly, and
  * it must mean the same as the input), "unmasked" and "parse-only" (same meaning only),
- * "print-only" (exact reproduction only).
+ * "print-only" (exact reproduction only). The third column is the same flow from `dpctl/dump-flows -m
+ * --no-names` (verbose: every attribute and field, wildcarded ones as `value/0`), without its UFID.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -20,14 +21,14 @@ import {
 } from '@tsvs/packet';
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'odp-key.golden.tsv');
-const golden: Array<{ section: string; input: string; ovs: string }> = [];
+const golden: Array<{ section: string; input: string; ovs: string; ovsVerbose: string }> = [];
 {
   let section = '';
   for (const l of readFileSync(fixture, 'utf8').split('\n')) {
     if (l.startsWith('## ')) section = l.slice(3).split(':')[0]!;
     else if (l && !l.startsWith('#')) {
-      const [input, ovs] = l.split('\t') as [string, string];
-      golden.push({ section, input, ovs });
+      const [input, ovs, ovsVerbose] = l.split('\t') as [string, string, string];
+      golden.push({ section, input, ovs, ovsVerbose });
     }
   }
 }
@@ -65,6 +66,45 @@ describe('ODP key vs OVS 3.1 dpctl/add-flow + dpctl/dump-flows (golden)', () => 
       }
     });
   }
+});
+
+describe('ODP key, verbose (dpctl/dump-flows -m) vs OVS 3.1 (golden)', () => {
+  it('every golden line has OVS\'s verbose form', () => {
+    expect(golden.filter((g) => !g.ovsVerbose?.startsWith('skb_priority(0/0),'))).to.deep.equal([]);
+  });
+
+  for (const g of golden) {
+    it(`[${g.section}] ${g.input}`, () => {
+      const fromOvs = parseOdpKey(g.ovs);
+      // masked: OVS's stored key is what its plain form says; print-only: OVS's key is the input's
+      // (ODPP_NONE: no in_port attribute, which its plain form cannot say). The other sections
+      // store bits tsvs keys cannot carry (bits outside the mask, an exact packet_type).
+      const src = g.section === 'masked' ? fromOvs : g.section === 'print-only' ? parseOdpKey(g.input) : null;
+      if (src) expect(formatOdpKey(src.key, 0, src.mask, 0, { verbose: true })).to.equal(g.ovsVerbose);
+      // The verbose form means the same flow as the plain one.
+      const fromVerbose = parseOdpKey(g.ovsVerbose);
+      expect(hex(fromVerbose.mask), 'mask').to.deep.equal(hex(fromOvs.mask));
+      expect(hex(fromVerbose.key), 'key').to.deep.equal(hex(fromOvs.key));
+    });
+  }
+
+  it('verbose is additive: without it, or with verbose false, the plain form', () => {
+    const { key, mask } = parseOdpKey(golden[0]!.ovs);
+    expect(formatOdpKey(key, 0, mask, 0, { verbose: false })).to.equal(golden[0]!.ovs);
+    expect(formatOdpKey(key, 0, mask, 0, {})).to.equal(golden[0]!.ovs);
+  });
+
+  it('port names: an exact in_port by name (as is), a partial one by number; verbose or not', () => {
+    const { key, mask } = parseOdpKey('in_port(3),eth(),eth_type(0x0800),ipv4(frag=no)');
+    const portName = (p: number): string | undefined => (p === 3 ? 'sy1-0' : undefined);
+    expect(formatOdpKey(key, 0, mask, 0, { portName })).to.equal('recirc_id(0),in_port(sy1-0),eth(),eth_type(0x0800),ipv4(frag=no)');
+    expect(formatOdpKey(key, 0, mask, 0, { portName, verbose: true })).to.match(/,dp_hash\(0\/0\),in_port\(sy1-0\),packet_type\(ns=0\/0,id=0\/0\),eth\(/);
+    key[W_IN_PORT] = 4;
+    expect(formatOdpKey(key, 0, mask, 0, { portName })).to.contain(',in_port(4),');
+    mask[W_IN_PORT] = 0xff;
+    key[W_IN_PORT] = 3;
+    expect(formatOdpKey(key, 0, mask, 0, { portName })).to.contain(',in_port(3/0xff),');
+  });
 });
 
 describe('ODP key: words and conventions', () => {
