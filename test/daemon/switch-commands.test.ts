@@ -115,8 +115,14 @@ describe('switch e2e: every command, its --json and its errors (one shared daemo
     await until(async () => (await tx('p2')) === tx0 + 102, 5000, '102 frames out of p2');
     const plain = await ok(['dpctl', 'dump-flows']);
     expect(plain).to.match(/^recirc_id\(0\),in_port\(1\),eth\(\),eth_type\(0x0800\),ipv4\(frag=no\), packets:102, bytes:4284, used:\d+\.\d{3}s, actions:2\n$/);
+    // -m: OVS 3.1's verbose line for this flow (ovs-appctl dpctl/dump-flows -m on a netdev datapath
+    // with ports p1, p2: the same text up to the UFID, stats and its optional dp-extra-info).
     const more = await ok(['dpctl', 'dump-flows', '-m']);
-    expect(more).to.equal(`${ufid}, ${plain}`.replace(/used:[\d.]+s/, more.match(/used:[\d.]+s/)![0]));
+    expect(more).to.equal(`${ufid}, skb_priority(0/0),skb_mark(0/0),ct_state(0/0),ct_zone(0/0),ct_mark(0/0),ct_label(0/0),recirc_id(0),` +
+      'dp_hash(0/0),in_port(p1),packet_type(ns=0/0,id=0/0),eth(src=00:00:00:00:00:00/00:00:00:00:00:00,dst=00:00:00:00:00:00/00:00:00:00:00:00),' +
+      'eth_type(0x0800),ipv4(src=0.0.0.0/0.0.0.0,dst=0.0.0.0/0.0.0.0,proto=0/0,tos=0/0,ttl=0/0,frag=no), packets:102, bytes:4284, ' +
+      `${more.match(/used:[\d.]+s/)![0]}, dp:ovs, actions:p2\n`);
+    expect((await json<DpctlFlow[]>(['dpctl', 'dump-flows', '-m']))[0], '--json keeps the plain form').to.deep.include({ match: 'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)', actions: '2' });
     expect(await ok(['dpctl', 'dump-flows', '--terse'])).to.match(new RegExp(`^${ufid}, packets:102, bytes:4284, used:\\d+\\.\\d{3}s\\n$`));
     const flows = await json<DpctlFlow[]>(['dpctl', 'dump-flows']);
     expect(flows).to.have.length(1);

@@ -113,6 +113,14 @@ describe('datapath actions: ODP syntax', () => {
     for (const [input, printed] of cases) expect(formatOdpActions(parseOdpActions(input)), input).to.equal(printed);
   });
 
+  it('prints output ports by name when given names (dpctl --names / -m, names as they are), numbers otherwise', () => {
+    const blob = parseOdpActions('1,push_vlan(vid=10,pcp=0),2,3');
+    const portName = (p: number): string | undefined => ({ 1: 'p1', 2: 'sy9-1' } as Record<number, string>)[p];
+    expect(formatOdpActions(blob, 0, blob.length, { portName })).to.equal('p1,push_vlan(vid=10,pcp=0),sy9-1,3');
+    expect(formatOdpActions(blob)).to.equal('1,push_vlan(vid=10,pcp=0),2,3');
+    expect(formatOdpActionList([], { portName })).to.equal('drop');
+  });
+
   it('parses a verbose (plain) IPv6 set like OVS: the 20-bit label mask makes it a masked set, printed the same', () => {
     const s = 'set(ipv6(src=::1,dst=::2,label=0,proto=6,tclass=0,hlimit=64,frag=no))';
     const b = parseOdpActions(s);

@@ -6,7 +6,14 @@
  * KEY is the ODP key with masks (@tsvs/packet formatOdpKey: partially masked fields as value/mask,
  * fully wildcarded ones left out, as OVS's non-verbose form); `used:` is `never` or seconds ago with
  * three decimals; `flags:` the TCP flags letters of lib/packets.c packet_format_tcp_flags; A the
- * ODP actions (@tsvs/dpif formatOdpActions). With -m (verbose) the line starts with the UFID.
+ * ODP actions (@tsvs/dpif formatOdpActions). With -m (verbose), as OVS's `dpctl/dump-flows -m`:
+ *   ufid:U, VERBOSE-KEY, packets:N, bytes:N, used:T[, flags:F], dp:ovs, actions:A
+ * VERBOSE-KEY prints every attribute and field, wildcarded ones as `value/0` (formatOdpKey
+ * verbose), and ports go by name in in_port() and output actions (OVS: -m implies --names).
+ * `dp:ovs` is the layer dpif-netdev reports (flows in the software datapath). OVS then appends
+ * `, dp-extra-info:miniflow_bits(A,B)`, dpcls-internal and optional in the format: tsvs's dpcls
+ * has another layout, so it is left out. The --json flows stay in the plain form.
+ * get-flow / del-flow print the plain line with the UFID first.
  * Terse (tsvs): `ufid:U, packets:N, bytes:N, used:T`.
  */
 import { RpcError, RpcErrorCode, type DpctlFlow } from '@tsvs/control';
@@ -56,6 +63,12 @@ export function flowJson(f: FlowInfo | FlowTerse, now = dpNowMs()): DpctlFlow {
 function statsText(f: DpctlFlow): string {
   const used = f.usedMsAgo === null ? 'never' : `${(f.usedMsAgo / 1000).toFixed(3)}s`;
   return `packets:${f.packets}, bytes:${f.bytes}, used:${used}${f.tcpFlags ? `, flags:${f.tcpFlags}` : ''}`;
+}
+
+/** One `dump-flows -m` line (see the file comment); `portName`: datapath port names. */
+export function verboseFlowLine(f: FlowInfo, j: DpctlFlow, portName: (odpPort: number) => string | undefined): string {
+  const key = formatOdpKey(f.key, 0, f.mask, 0, { verbose: true, portName });
+  return `${j.ufid}, ${key}, ${statsText(j)}, dp:ovs, actions:${formatOdpActions(f.actions, 0, f.actions.length, { portName })}`;
 }
 
 /** One dump-flows line (see the file comment). */
@@ -113,8 +126,21 @@ export class Dpctl {
     const dump = this.dp.flowDump({ terse: opts.terse ?? false });
     const flows: DpctlFlow[] = [];
     const now = dpNowMs();
-    for (let batch = dump.next(50); batch.length > 0; batch = dump.next(50)) for (const f of batch) flows.push(flowJson(f, now));
-    return { flows, text: flows.map((f) => flowLine(f, opts) + '\n').join('') };
+    // -m implies port names, as OVS's dpctl (names = verbosity > 0 without --names/--no-names).
+    let portName: ((odpPort: number) => string | undefined) | undefined;
+    if (opts.verbose && !opts.terse) {
+      const names = new Map(this.dp.portList().map((p) => [p.portNo, p.name]));
+      portName = (p) => names.get(p);
+    }
+    let text = '';
+    for (let batch = dump.next(50); batch.length > 0; batch = dump.next(50)) {
+      for (const f of batch) {
+        const j = flowJson(f, now);
+        flows.push(j);
+        text += (portName && 'key' in f ? verboseFlowLine(f, j, portName) : flowLine(j, opts)) + '\n';
+      }
+    }
+    return { flows, text };
   }
 
   getFlow(ufid: string): { flow: DpctlFlow; text: string } {

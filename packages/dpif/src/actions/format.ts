@@ -5,28 +5,35 @@
  *   and `drop` for the empty list.
  * A masked set prints only the fields its mask touches, with `/mask` when partial; a plain set
  * prints every field of the key (OVS's "verbose" form, e.g. `set(tcp(src=1,dst=2))`).
- * Ports print as numbers (no port-name map). Control plane only.
+ * Ports print as numbers, or by name with `opts.portName` (`dpctl --names`, implied by -m: OVS
+ * odp_portno_name_format, names as they are). Control plane only.
  */
 import { decodeOdpActions, type OdpAction } from './encoding.js';
 import { formatIpv4, formatIpv6, formatMac, hexAlt, hexBytes } from './text.js';
 
 const FRAG_NAMES = ['no', 'first', 'later'];
 
+/** Options of the action printers. */
+export interface FormatOdpActionsOptions {
+  /** The name of datapath port `odpPort` for `output`, or undefined for its number. */
+  portName?: (odpPort: number) => string | undefined;
+}
+
 /** Formats an encoded action list (throws RangeError if the bytes are malformed). */
-export function formatOdpActions(blob: Uint8Array, off = 0, len = blob.length - off): string {
-  return formatOdpActionList(decodeOdpActions(blob, off, len));
+export function formatOdpActions(blob: Uint8Array, off = 0, len = blob.length - off, opts?: FormatOdpActionsOptions): string {
+  return formatOdpActionList(decodeOdpActions(blob, off, len), opts);
 }
 
 /** Formats action objects; the empty list is `drop`. */
-export function formatOdpActionList(actions: readonly OdpAction[]): string {
+export function formatOdpActionList(actions: readonly OdpAction[], opts?: FormatOdpActionsOptions): string {
   if (actions.length === 0) return 'drop';
-  return actions.map(formatOdpAction).join(',');
+  return actions.map((a) => formatOdpAction(a, opts)).join(',');
 }
 
-export function formatOdpAction(a: OdpAction): string {
+export function formatOdpAction(a: OdpAction, opts?: FormatOdpActionsOptions): string {
   switch (a.type) {
     case 'output':
-      return String(a.port);
+      return opts?.portName?.(a.port) ?? String(a.port);
     case 'userspace':
       return `userspace(pid=${a.pid}${a.userdata ? `,userdata(${hexBytes(a.userdata)})` : ''})`;
     case 'push_vlan': {

@@ -4,7 +4,7 @@ import { DataCommand } from '../../base-command.js';
 export default class DpctlDumpFlows extends DataCommand {
   static override description = `Print the datapath flows (ovs-appctl dpctl/dump-flows).
 
-One line per flow, in the format of OVS 3.1: the match in datapath (ODP) key syntax with masks, then packets, bytes, used (seconds since the last packet, or never), flags (TCP flags seen) and the datapath actions. -m starts each line with the flow's UFID. --terse prints only UFID and statistics, as revalidators dump flows.`;
+One line per flow, in the format of OVS 3.1: the match in datapath (ODP) key syntax with masks, then packets, bytes, used (seconds since the last packet, or never), flags (TCP flags seen) and the datapath actions. -m is OVS's verbose form: the flow's UFID first, every key attribute and field (wildcarded ones as value/0), dp:ovs, and ports by name. --terse prints only UFID and statistics, as revalidators dump flows. --json gives the plain form.`;
 
   static override examples = [
     '<%= config.bin %> dpctl dump-flows',
@@ -14,7 +14,7 @@ One line per flow, in the format of OVS 3.1: the match in datapath (ODP) key syn
   ];
 
   static override flags = {
-    more: Flags.boolean({ char: 'm', description: 'verbose: add the UFID of each flow' }),
+    more: Flags.boolean({ char: 'm', description: 'verbose (OVS -m): UFID, every key field including wildcarded ones, port names' }),
     terse: Flags.boolean({ description: 'UFID and statistics only', exclusive: ['more'] }),
   };
 
