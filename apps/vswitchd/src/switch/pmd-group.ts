@@ -29,6 +29,11 @@ export class PmdGroup implements ThreadGroup {
   private readonly off: () => void;
   /** Recent death times per PMD id (crash-loop pause). */
   private readonly deaths = new Map<number, number[]>();
+  /**
+   * PMDs reported dead and not reported restarted yet. While `restartPmd` runs, the datapath
+   * briefly has no PMD of that id; it still counts here (down, not gone).
+   */
+  private readonly down = new Set<number>();
 
   constructor(
     readonly dp: Datapath,
@@ -42,9 +47,9 @@ export class PmdGroup implements ThreadGroup {
     this.reporter = reporter;
   }
 
-  /** PMDs that should run: running and dead-awaiting-restart ones (the datapath keeps both). */
+  /** PMDs that should run: running ones and dead ones awaiting their restart. */
   count(): number {
-    return this.dp.pmdCount;
+    return this.slots().length;
   }
 
   maxCount(): number {
@@ -52,7 +57,9 @@ export class PmdGroup implements ThreadGroup {
   }
 
   slots(): Array<{ slot: number; threadId: number | null }> {
-    return this.dp.pmdThreads().map((t) => ({ slot: t.pmdId, threadId: t.dead ? null : t.threadId }));
+    const out = this.dp.pmdThreads().map((t) => ({ slot: t.pmdId, threadId: t.dead || this.down.has(t.pmdId) ? null : t.threadId }));
+    for (const id of this.down) if (!out.some((s) => s.slot === id)) out.push({ slot: id, threadId: null });
+    return out.sort((a, b) => a.slot - b.slot);
   }
 
   setCount(n: number): Promise<void> {
@@ -79,6 +86,7 @@ export class PmdGroup implements ThreadGroup {
   private onExit(e: PmdExitEvent): void {
     if (this.closing || e.expected) return;
     const id = e.pmdId;
+    this.down.add(id);
     this.reporter?.died(id, { threadId: e.threadId, code: e.code, ...(e.error !== undefined ? { error: e.error } : {}), atMs: e.atMs });
     const recent = (this.deaths.get(id) ?? []).filter((t) => e.atMs - t < CRASH_WINDOW_MS);
     recent.push(e.atMs);
@@ -92,10 +100,12 @@ export class PmdGroup implements ThreadGroup {
     this.dp
       .restartPmd(id)
       .then(() => {
+        this.down.delete(id);
         const t = this.dp.pmdThreads().find((x) => x.pmdId === id);
         if (t && !t.dead && !this.closing) this.reporter?.restarted(id, t.threadId);
       })
       .catch((err: unknown) => {
+        this.down.delete(id);
         // Also when the PMD went away meanwhile (fewer PMDs): the message says so ("not a dead PMD").
         if (!this.closing) this.opts.log.error({ err: (err as Error).message, pmd: id }, 'restarting a PMD thread failed');
       });
