@@ -6,8 +6,8 @@
  * | region     | type    | elements               | contents                                               |
  * |------------|---------|------------------------|--------------------------------------------------------|
  * | header     | Int32   | 128                    | see H_* below                                          |
- * | umapLock   | Int32   | N_UMAPS (512)          | futex mutex of each umap (0 free, 1 held, 2 contended) |
- * | umapCount  | Int32   | N_UMAPS                | ukeys in each umap                                     |
+ * | umaps      | Int32   | N_UMAPS (512) * 16     | one 64-byte line per umap: word 0 its futex mutex (0   |
+ * |            |         |                        | free, 1 held, 2 contended), word 1 its ukey count      |
  * | buckets    | Int32   | nBuckets (pow2 >= max(capacity, 512)) | head record of each chain, -1 = empty   |
  * | records    | Int32   | capacity * RECORD_WORDS| one ukey each (U_* below); Float64 view for F_*       |
  * | freeStack  | Int32   | capacity               | free record indices                                    |
@@ -17,7 +17,9 @@
  * | heap       | Int32   | heapWords              | blobs: packed key, actions, rule ids (see below)       |
  *
  * A bucket b belongs to umap `b & (N_UMAPS - 1)` (nBuckets is a multiple of N_UMAPS), so the umap
- * lock of a UFID's umap guards its whole chain.
+ * lock of a UFID's umap guards its whole chain. Each umap has its own cache line (lock and count
+ * together), so two handlers installing into different umaps never write the same line; the table
+ * keeps no global ukey count for the same reason (`count` sums the umaps).
  *
  * Blob of a ukey (Int32 words, in the heap, size class = ceil(words / 8) blocks of 8 words):
  *   [0, kn)           the masked key's words where the mask is nonzero, in word order (kn = mask's nUsed)
@@ -27,9 +29,11 @@
  */
 
 export const UKEY_TABLE_MAGIC = 0x756b6579; // "ukey"
-export const UKEY_LAYOUT_VERSION = 1;
+export const UKEY_LAYOUT_VERSION = 2;
 /** OVS N_UMAPS: ukeys are spread over this many maps, each with its own lock. */
 export const N_UMAPS = 512;
+/** Int32 words per umap (one cache line): [0] lock, [1] count. */
+export const UMAP_STRIDE = 16;
 
 // Header words.
 export const H_MAGIC = 0;
@@ -42,7 +46,7 @@ export const H_NMASK_BUCKETS = 6;
 /** Allocator lock (records, masks, heap). */
 export const H_ALLOC_LOCK = 16;
 export const H_FREE_TOP = 17;
-/** ukeys in umaps (VISIBLE .. EVICTED). */
+/** Unused since layout 2 (was the global ukey count; see `UkeyTable.count`). */
 export const H_COUNT = 18;
 export const H_HEAP_TOP = 19;
 export const H_MASK_FREE_TOP = 20;
@@ -113,7 +117,9 @@ export interface UkeyLayoutParams {
 export interface UkeyLayout extends UkeyLayoutParams {
   nBuckets: number;
   nMaskBuckets: number;
+  /** Byte offset of the umap lines (lock of umap u at Int32 index umapLock/4 + u * UMAP_STRIDE). */
   umapLock: number;
+  /** Byte offset of umap 0's count (Int32 index umapCount/4 + u * UMAP_STRIDE). */
   umapCount: number;
   buckets: number;
   records: number;
@@ -141,8 +147,7 @@ export function computeUkeyLayout(p: UkeyLayoutParams): UkeyLayout {
   const nBuckets = pow2AtLeast(Math.max(p.capacity, N_UMAPS));
   const nMaskBuckets = pow2AtLeast(p.maxMasks * 2);
   let at = align(HEADER_WORDS * 4);
-  const umapLock = at; at = align(at + N_UMAPS * 4);
-  const umapCount = at; at = align(at + N_UMAPS * 4);
+  const umapLock = at, umapCount = at + 4; at = align(at + N_UMAPS * UMAP_STRIDE * 4);
   const buckets = at; at = align(at + nBuckets * 4);
   const records = at; at = align(at + p.capacity * RECORD_WORDS * 4);
   const freeStack = at; at = align(at + p.capacity * 4);

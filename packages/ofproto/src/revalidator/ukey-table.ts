@@ -31,12 +31,12 @@
 import { FLOW_WORDS, hashWords } from '@tsvs/packet';
 import { lockAcquire, lockRelease } from '@tsvs/dpif';
 import {
-  BLOB_GRAIN, F_BYTES, F_CREATED, F_PACKETS, F_USED, H_ALLOC_LOCK, H_BAD_TRANSITIONS, H_CAPACITY, H_COUNT,
+  BLOB_GRAIN, F_BYTES, F_CREATED, F_PACKETS, F_USED, H_ALLOC_LOCK, H_BAD_TRANSITIONS, H_CAPACITY,
   H_DUMP_CURSOR, H_DUMP_DURATION, H_DUMP_SEQ, H_ENOSPC, H_FLOW_LIMIT, H_FREE_TOP, H_HEAP_FREE, H_HEAP_TOP,
   H_HEAP_WORDS, H_MAGIC, H_MASK_COUNT, H_MASK_FREE_TOP, H_MAX_MASKS, H_REVAL_SEQ, H_VERSION, MASK_WORDS,
   MAX_BLOB_CLASS, MAX_UKEY_RULES, M_HASH, M_NEXT, M_NUSED, M_REFS, N_UMAPS, RECORD_WORDS, UKEY_LAYOUT_VERSION,
   UKEY_TABLE_MAGIC, U_ACT_LEN, U_BLOB, U_BLOB_CLASS, U_DUMP_SEQ, U_FLAGS, U_GEN, U_HASH, U_KEY_WORDS, U_LOCK,
-  U_MASK, U_MISSED, U_NEXT, U_N_RULES, U_REVAL_SEQ, U_STATE, U_TCP_FLAGS, U_UFID, U_VERSION,
+  U_MASK, U_MISSED, U_NEXT, U_N_RULES, U_REVAL_SEQ, U_STATE, U_TCP_FLAGS, U_UFID, U_VERSION, UMAP_STRIDE,
   computeUkeyLayout, type UkeyLayout,
 } from './ukey-layout.js';
 import {
@@ -287,14 +287,16 @@ export class UkeyTable {
 
   // ---- counts ----
 
-  /** ukeys in umaps (all states but DELETED). */
+  /** ukeys in umaps (all states but DELETED): the sum of the umaps' counts. */
   get count(): number {
-    return Atomics.load(this.i32, H_COUNT);
+    let n = 0;
+    for (let u = 0; u < N_UMAPS; u++) n += Atomics.load(this.i32, this.countBase + u * UMAP_STRIDE);
+    return n;
   }
 
   /** ukeys in umap `u`. */
   umapCount(u: number): number {
-    return Atomics.load(this.i32, this.countBase + u);
+    return Atomics.load(this.i32, this.countBase + u * UMAP_STRIDE);
   }
 
   /** ukeys in the umaps revalidator `r` of `n` sweeps (umaps r, r+n, ...), as upcall/show counts "keys". */
@@ -418,7 +420,7 @@ export class UkeyTable {
     const gen = i32[rb + U_GEN]!;
 
     // Insert into the umap (OVS ukey_install__).
-    const lk = this.lockBase + (hash & (N_UMAPS - 1));
+    const lk = this.lockBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE;
     let status: UkeyInstallStatus = 'installed';
     lockAcquire(i32, lk);
     try {
@@ -578,7 +580,7 @@ export class UkeyTable {
    */
   lookupLock(ufid: Uint32Array, base = 0): number {
     const hash = ukeyHash(ufid, base);
-    const lk = this.lockBase + (hash & (N_UMAPS - 1));
+    const lk = this.lockBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE;
     lockAcquire(this.i32, lk);
     try {
       const r = this.findLocked(ufid, base, hash);
@@ -592,7 +594,7 @@ export class UkeyTable {
   /** The ukey index of `ufid` or -1, without locking it (diagnostics and tests). */
   find(ufid: Uint32Array, base = 0): number {
     const hash = ukeyHash(ufid, base);
-    const lk = this.lockBase + (hash & (N_UMAPS - 1));
+    const lk = this.lockBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE;
     lockAcquire(this.i32, lk);
     try {
       return this.findLocked(ufid, base, hash);
@@ -620,10 +622,10 @@ export class UkeyTable {
    * needed). Returns the count. The sweep trylocks each and checks the generation.
    */
   umapSnapshot(u: number, out: { idx: Int32Array; gen: Int32Array }): number {
-    const lk = this.lockBase + u;
+    const lk = this.lockBase + u * UMAP_STRIDE;
     lockAcquire(this.i32, lk);
     try {
-      const n = this.i32[this.countBase + u]!;
+      const n = this.i32[this.countBase + u * UMAP_STRIDE]!;
       if (out.idx.length < n) {
         out.idx = new Int32Array(n * 2);
         out.gen = new Int32Array(n * 2);
@@ -652,7 +654,7 @@ export class UkeyTable {
   remove(ukey: number, gen: number): boolean {
     const rb = this.recBase + ukey * RECORD_WORDS;
     const hash = this.i32[rb + U_HASH]!;
-    const lk = this.lockBase + (hash & (N_UMAPS - 1));
+    const lk = this.lockBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE;
     lockAcquire(this.i32, lk);
     try {
       lockAcquire(this.i32, rb + U_LOCK);
@@ -913,8 +915,7 @@ export class UkeyTable {
     const b = this.bucketBase + (hash & this.bucketMask);
     this.i32[this.recBase + rec * RECORD_WORDS + U_NEXT] = this.i32[b]!;
     this.i32[b] = rec;
-    Atomics.add(this.i32, this.countBase + (hash & (N_UMAPS - 1)), 1);
-    Atomics.add(this.i32, H_COUNT, 1);
+    Atomics.add(this.i32, this.countBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE, 1);
   }
 
   private unlinkLocked(rec: number): void {
@@ -924,8 +925,7 @@ export class UkeyTable {
     while (this.i32[at] !== rec) at = this.recBase + this.i32[at]! * RECORD_WORDS + U_NEXT;
     this.i32[at] = this.i32[rb + U_NEXT]!;
     this.i32[rb + U_NEXT] = -1;
-    Atomics.sub(this.i32, this.countBase + (hash & (N_UMAPS - 1)), 1);
-    Atomics.sub(this.i32, H_COUNT, 1);
+    Atomics.sub(this.i32, this.countBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE, 1);
   }
 
   /** Marks DELETED, bumps the generation, returns memory (umap lock and, if shared, ukey lock held). */
