@@ -398,7 +398,9 @@ export class FlowTable {
   /**
    * Executes a batch (OVS dpif_operate): ops run in order under one hold of the writer lock, then
    * one grace period covers every retired entry/action list, then deletes read their final stats.
-   * Returns one result per op, in order. Never throws for bad input.
+   * Returns one result per op, in order. Never throws for bad input. What needs no lock is done
+   * outside it (checks, mask compilation, UFIDs, cache warm-up, results); the puts' action slots
+   * are taken in one short hold before and filled in between (slots a put does not use go back).
    */
   operate(ops: readonly FlowOp[]): FlowOpResult[] {
     const results: FlowOpResult[] = new Array(ops.length);
