@@ -409,11 +409,6 @@ export async function tcpTransfer(a: Host, b: Host, bytes: number, kbps = 0, por
   return { sent: last(s), received: last(r) };
 }
 
-/** The datapath flows (`tsvs dpctl dump-flows`) lines mentioning `needle`. */
-export function dpFlows(d: SystemSwitch, needle: string): string[] {
-  return d.ok(['dpctl', 'dump-flows']).split('\n').filter((l) => l.includes(needle));
-}
-
 /** One datapath flow: the match in ODP key syntax with masks, its actions and packet count. */
 export interface DpFlow {
   match: string;
