@@ -154,7 +154,7 @@ export class SwitchPlugin implements DaemonPlugin {
       log: (line) => dpLog.warn(line),
     };
     try {
-      this.dp = await Datapath.open({ ...dpOptions, localPortType: local.type });
+      this.dp = await openRetryingTap(dpOptions, local.type);
     } catch (err) {
       // The TAP could not be made (name taken by another interface, no /dev/net/tun...): the bridge
       // still works with a memory local port; say why.
@@ -255,3 +255,23 @@ export class SwitchPlugin implements DaemonPlugin {
     };
   }
 }
+
+/**
+ * Opens the datapath; with an `internal` local port, retries for up to TAP_RETRY_MS while the TAP
+ * cannot be made: after a kill -9 the kernel removes the old daemon's TAP (same name) only once that
+ * process is fully torn down, which can be just after the new daemon starts.
+ */
+async function openRetryingTap(opts: DatapathOptions, type: LocalPortType): Promise<Datapath> {
+  const deadline = Date.now() + TAP_RETRY_MS;
+  for (;;) {
+    try {
+      return await Datapath.open({ ...opts, localPortType: type });
+    } catch (err) {
+      if (type !== 'internal' || !(err instanceof DpifError) || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** How long (ms) start waits for a TAP name held by a dying process before using a memory port. */
+const TAP_RETRY_MS = 3000;
