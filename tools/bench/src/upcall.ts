@@ -12,13 +12,15 @@
  * one input port's queue. A fresh datapath and bridge per run; revalidators run without timed
  * rounds (their own benchmark is `pnpm bench revalidator`), flow limit raised above N.
  *
- * Warm-up: before the clock starts, each input port sends W (default 5000) frames that are new
+ * Warm-up: before the clock starts, each input port sends W (default 10000) frames that are new
  * flows too (the first W of its capture), and the run waits until they are forwarded. Every
  * thread of a run is new, so without it the measurement is mostly start-up: code running in V8's
  * interpreter until the optimizing compiler has compiled it (on V8's helper threads, counted in
  * the process's CPU), first garbage collections of each thread's set-up objects. With W = 8000 and
  * N = 40000, the 1-handler rate moved from ~80k to ~250k/s (per CPU-second: 85k to 260k) on the
- * same tree, back to back, load average 13-16.
+ * same tree, back to back, load average 13-16. A handler needs about 10000 translations before
+ * V8 is done compiling it: with W = 5000 (5000 per handler with 2 handlers) V8's helper threads
+ * still used 80-220 ms of CPU during the measured 40000 setups, 30-90 ms with W = 15000.
  * `--warmup 0` gives the cold-start figure. The N measured frames are still each a new megaflow.
  *
  * Figures:
@@ -66,7 +68,7 @@ function frame(tag: number, i: number): Uint8Array {
 }
 
 /** Warm-up frames per input port (see the module comment). */
-let warmup = 5000;
+let warmup = 10000;
 
 interface RunResult {
   setupsPerS: number;
@@ -163,7 +165,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   };
   const nFlows = arg('flows', 40000);
   const reps = arg('reps', 3);
-  warmup = arg('warmup', 5000);
+  warmup = arg('warmup', 10000);
   tmp = mkdtempSync(join(tmpdir(), 'tsvs-bench-upcall-'));
   const out: Record<string, unknown> = { flows: nFlows, reps, warmup, load_avg_1m_start: Number(loadavg()[0]!.toFixed(2)) };
   try {
