@@ -24,7 +24,8 @@
  *   counters: CounterSets as the memory port's, one block per rxq / per txq:
  *         packets, bytes (Ethernet frames, no FCS), drops, errors
  *
- * Doorbells: see watcher.ts. With a doorbell bound, `rxqWaitHint` arms the rxq's fd and answers
+ * Sleeping: a PMD sleeps in poll(2) on `rxqFd(q)` itself (packages/dpif src/pmd/fd-sleep.ts).
+ * The fallback is the doorbell (watcher.ts): with one bound, `rxqWaitHint` arms the rxq's fd and answers
  * Infinity (the watcher rings when a frame comes); without a watcher (port created without a bank)
  * it polls the fd: 0 if a frame is waiting, else FALLBACK_POLL_MS.
  */

@@ -1,8 +1,10 @@
 /**
- * Wake-ups for PMDs sleeping on a doorbell while their rxqs are sockets.
+ * Wake-ups for threads sleeping on a doorbell while their rxqs are sockets.
  *
- * A PMD sleeps in `Atomics.wait` on its `DoorbellBank` slot; memory ports' producers ring it, but
- * the kernel cannot. So each thread that creates fd-backed ports (`system`, `internal`) runs one
+ * PMDs with socket rxqs sleep in poll(2) on the fds themselves (packages/dpif src/pmd/fd-sleep.ts),
+ * one thread hop less; this watcher is the fallback for a thread that sleeps in `Atomics.wait` on
+ * its `DoorbellBank` slot (no eventfd, or more socket rxqs than one poll call takes): memory ports'
+ * producers ring that slot, but the kernel cannot. So each thread that creates fd-backed ports (`system`, `internal`) runs one
  * small watcher worker (watcher-worker.ts) that blocks in epoll_wait on those ports' rxq fds and
  * rings the doorbell slot bound to an rxq when its fd becomes readable. Packets never pass through
  * it: it only wakes the PMD, which then reads the socket itself.
