@@ -125,9 +125,21 @@ export function packetSockets(ifindex: number): number {
     .filter((l) => l.trim() !== '' && Number(l.trim().split(/\s+/)[4]) === ifindex).length;
 }
 
-/** Threads of this process. */
-export function threadCount(): number {
-  return readdirSync(`/proc/${process.pid}/task`).length;
+/** Thread ids (Linux tids) of this process's threads now. */
+export function threadIds(): Set<number> {
+  return new Set(readdirSync(`/proc/${process.pid}/task`).map(Number));
+}
+
+/**
+ * Resolves once `cond()` holds; rejects naming `what` if it still does not after `ms` (a bound on a
+ * hang, not a timing requirement: make it generous).
+ */
+export async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(5);
+  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

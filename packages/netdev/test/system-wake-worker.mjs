@@ -1,8 +1,11 @@
 // Worker side of system-wake.test.ts (plain JS: Node 20 workers cannot start from .ts).
 // role 'produce': pushes 0..n-1 into a ring in random batches, pausing now and then so that the
 // consumer falls asleep. role 'consume': pops them, checks the order, and sleeps in poll(2) on its
-// doorbell slot's wake eventfd whenever the ring is empty (2 s timeouts count as lost wake-ups; after
-// 3 the consumer gives up and raises `stop`, which ends the producer too).
+// doorbell slot's wake eventfd whenever the ring is empty (10 s timeouts count as lost wake-ups: no
+// thread of a loaded machine waits that long for a CPU; after 3 the consumer gives up and raises
+// `stop`, which ends the producer too). If workerData.entered
+// (a SharedArrayBuffer) is given, the consumer adds 1 to its word 0 each time it is about to poll
+// with its ring found empty after prepareSleep: from then on only a ring or kick can wake it.
 import { parentPort, workerData } from 'node:worker_threads';
 import { nativeNetdev } from '@tsvs/netdev';
 import { DoorbellBank, SpscRing } from '@tsvs/shm';
@@ -39,6 +42,7 @@ function consume() {
   let fd = bank.wakeFd(slot);
   if (fd < 0) bank.setWakeFd(slot, (fd = a.eventfd()));
   const fds = new Int32Array([fd]), rev = new Int32Array(1), buf = new Uint32Array(32);
+  const entered = d.entered ? new Int32Array(d.entered) : null;
   let popped = 0, errors = 0, sleeps = 0, timeouts = 0;
   parentPort.postMessage({ ready: true, slot });
   while (popped < d.n && timeouts < 3) {
@@ -51,7 +55,8 @@ function consume() {
       bank.endSleep(slot);
       continue;
     }
-    if (a.poll(fds, 1, 2000, rev) === 0) timeouts++;
+    if (entered) Atomics.add(entered, 0, 1);
+    if (a.poll(fds, 1, 10000, rev) === 0) timeouts++;
     else {
       sleeps++;
       a.eventfdRead(fd);

@@ -36,7 +36,7 @@ describe('netdev/system: doorbells for consumers asleep in poll(2) (wake eventfd
       runWorker({ role: 'produce', ring: ring.descriptor(), n, seed: 3, pauseEvery: 300, stop }),
       runWorker({ role: 'consume', ring: ring.descriptor(), bank: bank.sab, n, stop }),
     ]);
-    expect(c['timeouts']).to.equal(0); // a 2 s poll timeout would be a lost wake-up
+    expect(c['timeouts']).to.equal(0); // a 10 s poll timeout would be a lost wake-up
     expect(p['pushed']).to.equal(n);
     expect(c['errors']).to.equal(0);
     expect(c['popped']).to.equal(n);
@@ -83,21 +83,28 @@ describe('netdev/system: doorbells for consumers asleep in poll(2) (wake eventfd
     let slot = -1;
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
+    // Sleeps the consumer entered (about to poll, ring empty, BELL_SLEEPING_FD announced).
+    const entered = new SharedArrayBuffer(4);
+    const sleepsEntered = (): number => Atomics.load(new Int32Array(entered), 0);
     // The consumer wants 1 item; it gets it only after the kick proves it was woken and went back to sleep.
-    const res = runWorker({ role: 'consume', ring: ring.descriptor(), bank: bank.sab, n: 1 }, (m) => {
+    const res = runWorker({ role: 'consume', ring: ring.descriptor(), bank: bank.sab, n: 1, entered }, (m) => {
       if (m['ready']) {
         slot = m['slot'] as number;
         ready();
       }
     });
     await isReady;
-    const asleep = async (): Promise<void> => {
-      while (bank.sleeping(slot) !== BELL_SLEEPING_FD) await new Promise((r) => setTimeout(r, 5));
+    // The deadlines only bound a hang (a lost kick would show as a 10 s poll timeout in the result).
+    const asleep = async (n: number): Promise<void> => {
+      const end = Date.now() + 20000;
+      while (sleepsEntered() < n) {
+        if (Date.now() > end) throw new Error(`the consumer never entered sleep ${n}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
     };
-    await asleep();
+    await asleep(1);
     bank.kick(slot);
-    await new Promise((r) => setTimeout(r, 50));
-    await asleep();
+    await asleep(2);
     expect(ring.pushOne(0)).to.equal(true);
     const c = await res;
     expect(c['sleeps']).to.equal(2);

@@ -4,6 +4,8 @@
 //     workerData.count, word 0) reaches `want` or `ms` pass; sleeps on the doorbell when idle.
 //     Returns the frames it got (hex) whose source MAC is workerData.srcMac. Sleeps last at most
 //     workerData.sleepCap ms (default 200): a large cap shows that the watcher rings the doorbell.
+//     If workerData.count has a word 1, it counts the sleeps begun with the rxq armed (after
+//     rxqWaitHint): a frame that comes once it is non-zero can only reach the worker by a ring.
 import { workerData, parentPort } from 'node:worker_threads';
 import { attachNetdev } from '@tsvs/netdev';
 import { DoorbellBank, PacketPool } from '@tsvs/shm';
@@ -38,6 +40,7 @@ while (Atomics.load(total, 0) < d.want && Date.now() < deadline) {
   const seq = bank.prepareSleep(slot);
   const hint = port.rxqWaitHint(d.rxq);
   if (hint === 0) { bank.endSleep(slot); continue; }
+  if (total.length > 1) Atomics.add(total, 1, 1);
   const r = bank.sleep(slot, seq, Math.min(hint, d.sleepCap ?? 200, Math.max(1, deadline - Date.now())));
   sleeps++;
   if (r === 'timed-out') timeouts++;
