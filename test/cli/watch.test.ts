@@ -13,8 +13,10 @@ const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
 function onPty(sb: Sandbox, args: string[]): { output: () => string; send: (s: string) => void; exited: Promise<number | null> } {
   const cmd = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   // -q quiet, -f flush, -e child's exit status, -c command; the typescript goes to /dev/null.
+  // Without CI: ink (through is-in-ci) draws no live frames when CI is set, as it is on CI runners.
+  const { CI: _ci, ...env } = process.env;
   const p = spawn('script', ['-qfec', cmd, '/dev/null'], {
-    env: { ...process.env, TSVS_SOCKET: sb.socket, TERM: 'xterm-256color', COLUMNS: '120', LINES: '40' },
+    env: { ...env, TSVS_SOCKET: sb.socket, TERM: 'xterm-256color', COLUMNS: '120', LINES: '40' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   if (p.pid) sb.pids.add(p.pid);
