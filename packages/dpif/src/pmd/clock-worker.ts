@@ -1,6 +1,7 @@
 /**
  * The clock thread (see dp-clock.ts): writes the datapath clock into shared memory every
- * `periodMs` while a PMD is awake, sleeps on the awake count otherwise.
+ * `periodMs` while a PMD is awake, sleeps on the awake count otherwise (until a PMD that stays
+ * awake notifies it, or 1 s).
  */
 import { workerData } from 'node:worker_threads';
 import { CLK_AWAKE, CLK_NOW_F64, CLK_STOP, CLK_TICK } from './dp-clock.js';

@@ -73,6 +73,12 @@ const ITER_CONTROL = 1;
 const ITER_SLEEP = 2;
 // Indices of PmdLoop.tf (times in datapath clock ms, except T_IDLE_ITER_NS).
 const T_NOW = 0, T_LAST_TICK = 1, T_NEXT_OPT = 2, T_INTERVAL_END = 3, T_WIN_START = 4, T_WIN_END = 5, T_IDLE_ITER_NS = 6;
+/**
+ * `iterate` calls in a row (ITERATIONS_PER_CALL iterations each) after waking, without sleeping,
+ * after which the PMD wakes the clock thread: a PMD that wakes for a few packets and sleeps again
+ * runs on the real time it read when it woke, and costs the clock thread nothing.
+ */
+const CLOCK_KICK_CALLS = 2;
 
 /** How a PmdLoop talks to its controller. */
 export interface PmdIo {
@@ -186,6 +192,8 @@ export class PmdLoop implements OdpUpcallSink {
   /** Consecutive empty iterations before sleeping (idleSpinUs / idleIterNs). */
   private spinIters = 200;
   private emptyRun = 0;
+  /** `iterate` calls since waking that ran to their end (CLOCK_KICK_CALLS). */
+  private moreCalls = 0;
 
   constructor(init: PmdInit, io: PmdIo) {
     this.pmdId = init.pmdId;
@@ -242,6 +250,8 @@ export class PmdLoop implements OdpUpcallSink {
       } else if (r === ITER_SLEEP) {
         this.sleep();
         this.emptyRun = 0;
+      } else if (++this.moreCalls === CLOCK_KICK_CALLS) {
+        Atomics.notify(this.clkI32, CLK_AWAKE); // awake for a while: the shared clock must tick
       }
     }
   }
@@ -679,9 +689,13 @@ export class PmdLoop implements OdpUpcallSink {
     this.spinIters = n < 16 ? 16 : n;
   }
 
-  /** Becomes awake: counted by the clock thread (which ticks while any PMD is awake), online, real time. */
+  /**
+   * Becomes awake: counted by the clock thread (which ticks while any PMD is awake, once one of
+   * them has kicked it: CLOCK_KICK_CALLS), online, real time.
+   */
   private wake(): void {
-    if (Atomics.add(this.clkI32, CLK_AWAKE, 1) === 0) Atomics.notify(this.clkI32, CLK_AWAKE);
+    Atomics.add(this.clkI32, CLK_AWAKE, 1);
+    this.moreCalls = 0;
     this.ftp.online();
     const t = this.timeOrigin + performance.now();
     if (t > this.tf[T_NOW]!) this.tf[T_NOW] = t;
