@@ -6,6 +6,9 @@ import {
   Revalidators, XlateTranslator, XLATE_TRANSLATOR_MODULE, dpNow, type XlateTranslatorUpdate,
 } from '@tsvs/ofproto/revalidator/index';
 import { mkKey } from './revalidator-helpers.js';
+import { waitFor } from '../../dpif/test/datapath-helpers.js';
+
+const HELD_TRANSLATOR_MODULE = new URL('./workers/held-translator.mjs', import.meta.url).href;
 
 /** Control plane + handler stand-in over the real xlate (NORMAL, MAC learning, ports). */
 class Switch {
@@ -26,10 +29,14 @@ class Switch {
     this.pmd.offline();
   }
 
-  async start(): Promise<void> {
+  /** `held`: the revalidator's translator can be held in an update (workers/held-translator.mjs). */
+  async start(held = false): Promise<void> {
+    const init = (): unknown => ({ bridge: this.bridge, batches: this.batches });
     this.rv = await Revalidators.start({
       flowTable: this.flows, timer: false,
-      translator: { module: XLATE_TRANSLATOR_MODULE, init: () => ({ bridge: this.bridge, batches: this.batches }) },
+      translator: held
+        ? { module: HELD_TRANSLATOR_MODULE, init: () => ({ module: XLATE_TRANSLATOR_MODULE, init: init() }) }
+        : { module: XLATE_TRANSLATOR_MODULE, init },
       onCredits: (c) => { for (let i = 0; i < c.ids.length; i++) this.tables.creditStats(c.ids[i]!, c.packets[i]!, c.bytes[i]!, c.used[i]!); },
     });
   }
@@ -148,5 +155,73 @@ describe('ofproto/revalidator: with the full translation (NORMAL, MAC learning, 
     await sw.round();
     expect(sw.flows.get(ufid).error).to.equal('ENOENT');
     expect(sw.rv.show().deletedByReason.xlate_error).to.equal(1);
+  });
+
+  it('a change posted while a round\'s dump waits in the thread\'s queue is revalidated by the next round (the dump runs at the sequence it was sent with)', async () => {
+    sw = new Switch({ name: 'br0', ports: [port(1), port(2), port(3)] });
+    await sw.start(true);
+    sw.apply(['priority=0,actions=NORMAL']);
+    const ufid = sw.install(l2Key(13, MAC_A, MAC_B)); // from p3, B unknown: flood
+    expect(sw.actions(ufid)).to.equal('11,12');
+    await sw.round();
+    // Hold the revalidator thread in an update; the round that update kicks posts its dump
+    // behind it (the control plane resets the dump cursor right before posting).
+    const cur = sw.rv.ukeys.dumpCursor;
+    Atomics.store(cur.array, cur.index, 0x7fffffff);
+    const gate = new SharedArrayBuffer(4);
+    sw.rv.update({ type: 'hold', gate });
+    await waitFor(() => Atomics.load(cur.array, cur.index) === 0, 20000, 'the round to post its dump');
+    // The input port goes while that dump waits: its update queues after the dump, then the
+    // sequence moves. The dump still translates with p3 there, so it must not mark the flow
+    // current for the new sequence.
+    sw.setBridge({ name: 'br0', ports: [port(1), port(2)] });
+    Atomics.store(new Int32Array(gate), 0, 1);
+    Atomics.notify(new Int32Array(gate), 0);
+    await sw.round();
+    expect(sw.flows.get(ufid).error, 'the flow of the removed input port').to.equal('ENOENT');
+    expect(sw.rv.show().deletedByReason.xlate_error).to.equal(1);
+  });
+
+  it('a flow translated with tables newer than a waiting dump\'s is left alone by that dump (no round undoes a change it has not seen)', async () => {
+    sw = new Switch({ name: 'br0', ports: [port(1), port(2), port(3)] });
+    await sw.start(true);
+    await sw.round();
+    // The revalidator thread is held with a dump queued behind the hold, as above.
+    const cur = sw.rv.ukeys.dumpCursor;
+    Atomics.store(cur.array, cur.index, 0x7fffffff);
+    const gate = new SharedArrayBuffer(4);
+    sw.rv.update({ type: 'hold', gate });
+    await waitFor(() => Atomics.load(cur.array, cur.index) === 0, 20000, 'the round to post its dump');
+    // NORMAL comes after that dump; a handler already translates with it and installs a flood.
+    sw.apply(['priority=0,actions=NORMAL']);
+    const ufid = sw.install(l2Key(11, MAC_A, MAC_B));
+    expect(sw.actions(ufid)).to.equal('12,13');
+    Atomics.store(new Int32Array(gate), 0, 1);
+    Atomics.notify(new Int32Array(gate), 0);
+    await sw.round();
+    // The waiting dump (no rules yet) would have made it a drop, the next round a flood again.
+    expect(sw.actions(ufid)).to.equal('12,13');
+    const show = sw.rv.show();
+    expect(show.modified, 'flows modified').to.equal(0);
+    expect(Object.values(show.deletedByReason).reduce((a, b) => a + b, 0), 'flows deleted').to.equal(0);
+  });
+
+  it('threads started by setThreads get the changes made while they start', async () => {
+    sw = new Switch({ name: 'br0', ports: [port(1), port(2), port(3)] });
+    await sw.start();
+    sw.apply(['priority=0,actions=drop']);
+    const ufid = sw.install(l2Key(11, MAC_A, MAC_B));
+    expect(sw.actions(ufid)).to.equal('drop');
+    const resized = sw.rv.setThreads(2);
+    // The new threads are made (from the state now) once the microtasks run; NORMAL comes while
+    // they start, before they are the revalidators.
+    await new Promise((r) => setImmediate(r));
+    sw.apply(['priority=10,actions=NORMAL']);
+    await resized;
+    expect(sw.rv.nThreads).to.equal(2);
+    await sw.round();
+    // NORMAL needs more of the key than the drop flow matched on: the flow goes (OVS "wildcarded").
+    expect(sw.flows.get(ufid).error).to.equal('ENOENT');
+    expect(sw.rv.show().deletedByReason.wildcarded).to.equal(1);
   });
 });

@@ -94,25 +94,43 @@ export class RevalidatorCore {
     private readonly now: () => number = dpNow,
   ) {}
 
-  /** Reads the round's sequences and limit (every phase starts with it). */
-  private beginPhase(): void {
-    this.revalSeq = this.ukeys.revalSeq;
+  /**
+   * Reads the round's sequences and limit (every phase starts with it). `revalSeq`: the
+   * revalidation sequence the control plane read when it sent the phase (see `dumpPhase`).
+   */
+  private beginPhase(revalSeq: number): void {
+    this.revalSeq = revalSeq;
     this.dumpSeq = this.ukeys.dumpSeq;
     this.flowLimit = this.ukeys.flowLimit;
     this.dumpDuration = this.ukeys.dumpDuration;
   }
 
-  /** Whether the ukey's translation predates the current tables. */
+  /**
+   * Whether the ukey's translation predates the tables this phase translates with. A translation
+   * made with newer ones (its sequence or version ahead of this phase's: a handler had applied a
+   * change still queued for this thread) is left alone: judged with older tables it would be
+   * undone (a new rule's flows modified to drop or deleted, a new port dropped from a flood). A
+   * later round, at its sequence, judges it.
+   */
   private stale(u: number): boolean {
-    return this.ukeys.revalSeqOf(u) !== this.revalSeq || this.ukeys.versionOf(u) !== this.xlate.version;
+    const seq = this.ukeys.revalSeqOf(u), version = this.ukeys.versionOf(u);
+    if (((seq - this.revalSeq) | 0) > 0 || version > this.xlate.version) return false;
+    return seq !== this.revalSeq || version !== this.xlate.version;
   }
 
   /**
    * The dump phase (OVS revalidate()): pulls batches from the shared dump until it is exhausted.
    * The control plane resets the cursor (`ukeys.dumpCursor`) before the round.
+   *
+   * `revalSeq` (default: the shared one now) is the sequence the ukeys re-translated here are
+   * marked current for. A thread whose translator learns of changes by message must be given the
+   * value read when the phase was sent: a change is posted before the sequence moves for it, so
+   * every change counted in that value is applied before the phase runs. Read later, the
+   * sequence could count a change still queued behind the phase, and a flow translated without
+   * it would look current for good (OVS reads reval_seq before the xlate config it uses).
    */
-  dumpPhase(): void {
-    this.beginPhase();
+  dumpPhase(revalSeq = this.ukeys.revalSeq): void {
+    this.beginPhase(revalSeq);
     if (this.cfg.dumpDelayMs > 0) Atomics.wait(this.sleepCell, 0, 0, this.cfg.dumpDelayMs);
     const cur = this.ukeys.dumpCursor;
     const ops: PendingOp[] = [];
@@ -175,8 +193,8 @@ export class RevalidatorCore {
    * The sweep phase (OVS revalidator_sweep__) over umaps slice, slice + n, ... With `purge`, every
    * VISIBLE or OPERATIONAL ukey's flow is deleted (stats pushed).
    */
-  sweepPhase(slice: number, n: number, purge: boolean): void {
-    this.beginPhase();
+  sweepPhase(slice: number, n: number, purge: boolean, revalSeq = this.ukeys.revalSeq): void {
+    this.beginPhase(revalSeq);
     const ukeys = this.ukeys;
     const ops: PendingOp[] = [];
     for (let um = slice; um < N_UMAPS; um += n) {

@@ -143,6 +143,8 @@ export class Revalidators {
   private readonly log: (line: string) => void;
   private readonly onThreadEvent: ((e: RevalidatorThreadEvent) => void) | undefined;
   private slots: Slot[] = [];
+  /** Threads started by `spawn` and not yet in `slots`: they get updates too (their init is older). */
+  private starting: Slot[] = [];
   private readonly useTimer: boolean;
   private timer: NodeJS.Timeout | null = null;
   private busy: Promise<void> = Promise.resolve();
@@ -269,11 +271,14 @@ export class Revalidators {
     if (!Number.isInteger(k) || k < 1 || k > 64) throw new RangeError(`revalidator threads must be 1..64, got ${k}`);
     const fresh: Slot[] = [];
     for (let i = 0; i < k; i++) fresh.push(this.startSlot());
+    this.starting = fresh;
     try {
       await Promise.all(fresh.map((s) => s.ready));
     } catch (e) {
       await this.stopSlots(fresh);
       throw e;
+    } finally {
+      this.starting = [];
     }
     this.slots = fresh;
   }
@@ -384,9 +389,13 @@ export class Revalidators {
     else this.schedule(0);
   }
 
-  /** Broadcasts an update to every thread's translator (in order with rounds), then kicks. */
+  /**
+   * Broadcasts an update to every thread's translator (in order with rounds), then kicks. Threads
+   * still starting get it too: their translator was made from the state before it.
+   */
   update(msg: unknown): void {
     for (const s of this.slots) if (!s.dead) s.worker.postMessage({ type: 'update', msg });
+    for (const s of this.starting) if (!s.dead) s.worker.postMessage({ type: 'update', msg });
     this.kick();
   }
 
@@ -435,10 +444,13 @@ export class Revalidators {
         this.avgFlows = Math.floor((this.avgFlows + nFlows) / 2);
         const cur = this.ukeys.dumpCursor;
         Atomics.store(cur.array, cur.index, 0);
-        ok = this.absorb(slots, await Promise.all(slots.map((s) => this.phase(s, { type: 'dump', round }, 'dumped')))) && ok;
+        // The sequence goes with the command: the threads have applied every update posted before it.
+        const revalSeq = this.ukeys.revalSeq;
+        ok = this.absorb(slots, await Promise.all(slots.map((s) => this.phase(s, { type: 'dump', round, revalSeq }, 'dumped')))) && ok;
       }
+      const sweepSeq = this.ukeys.revalSeq;
       ok = this.absorb(slots, await Promise.all(slots.map((s, i) => this.phase(s, {
-        type: 'sweep', round, slice: i, n: slots.length, purge: purgeOnly,
+        type: 'sweep', round, slice: i, n: slots.length, purge: purgeOnly, revalSeq: sweepSeq,
       }, 'swept')))) && ok;
       if (purgeOnly) return;
       this.ukeys.bumpDumpSeq();

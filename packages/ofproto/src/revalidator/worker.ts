@@ -3,14 +3,15 @@
  * `RevalWorkerData`; attaches to the shared flow table and ukey table, loads its translator, then
  * answers phase commands from the control plane (one at a time, in order):
  *
- *   → { type: 'dump', round }                    ← { type: 'dumped', round, counters, credits }
- *   → { type: 'sweep', round, slice, n, purge }  ← { type: 'swept', round, counters, credits }
- *   → { type: 'update', msg }                    (translator.update(msg); no answer)
- *   → { type: 'config', cfg }                    (new RevalConfig; no answer)
- *   → { type: 'stop' }                           (closes the port; the thread exits)
- *   → { type: 'crash' }                          (fault injection: throws, uncaught; the thread dies)
- *   at start                                     ← { type: 'ready', threadId } or { type: 'fatal', error }
- *   a phase that throws                          ← { type: 'failed', round, error }
+ *   → { type: 'dump', round, revalSeq }                   ← { type: 'dumped', round, counters, credits }
+ *   → { type: 'sweep', round, slice, n, purge, revalSeq } ← { type: 'swept', round, counters, credits }
+ *     (revalSeq: the revalidation sequence when the phase was sent; see RevalidatorCore.dumpPhase)
+ *   → { type: 'update', msg }                             (translator.update(msg); no answer)
+ *   → { type: 'config', cfg }                             (new RevalConfig; no answer)
+ *   → { type: 'stop' }                                    (closes the port; the thread exits)
+ *   → { type: 'crash' }                                   (fault injection: throws, uncaught; the thread dies)
+ *   at start                                              ← { type: 'ready', threadId } or { type: 'fatal', error }
+ *   a phase that throws                                   ← { type: 'failed', round, error }
  *
  * Credits travel with the phase answer, so the control plane has credited a round's stats before
  * it sees the round end. Typed arrays in answers are transferred, not copied.
@@ -30,8 +31,8 @@ export interface RevalWorkerData {
 }
 
 type Cmd =
-  | { type: 'dump'; round: number }
-  | { type: 'sweep'; round: number; slice: number; n: number; purge: boolean }
+  | { type: 'dump'; round: number; revalSeq: number }
+  | { type: 'sweep'; round: number; slice: number; n: number; purge: boolean; revalSeq: number }
   | { type: 'update'; msg: unknown }
   | { type: 'config'; cfg: RevalConfig }
   | { type: 'stop' }
@@ -71,8 +72,8 @@ async function main(): Promise<void> {
       case 'dump':
       case 'sweep': {
         try {
-          if (cmd.type === 'dump') core.dumpPhase();
-          else core.sweepPhase(cmd.slice, cmd.n, cmd.purge);
+          if (cmd.type === 'dump') core.dumpPhase(cmd.revalSeq);
+          else core.sweepPhase(cmd.slice, cmd.n, cmd.purge, cmd.revalSeq);
         } catch (e) {
           port.postMessage({ type: 'failed', round: cmd.round, error: e instanceof Error ? e.stack ?? e.message : String(e) });
         }
