@@ -131,6 +131,12 @@ export class HandlerCore {
     rules: new Int32Array(0), version: 0, revalSeq: 0, nowMs: 0,
   };
   private readonly actionCache = new ActionCache();
+  /**
+   * Whether a control request (a replica update among them) has been posted to this core's thread
+   * and not applied yet. The thread running the core sets it (./handler-worker.ts: its ctl word
+   * moved); default: never.
+   */
+  controlPending: () => boolean = () => false;
   /** Storage every miss's translation reuses (consumed before the next one). */
   private readonly xlateOut = newXlateResult();
   // Results for the thread to post.
@@ -418,8 +424,13 @@ export class HandlerCore {
   private handleMisses(): void {
     const n = this.nMiss, area = this.area, ukeys = this.ukeys, flows = this.flows, pool = this.pool;
     const keys = this.keys, masks = this.masks, ufids = this.ufids;
-    // OVS reads the revalidation sequence before translating (upcall->reval_seq).
-    const revalSeq = ukeys.revalSeq;
+    // OVS reads the revalidation sequence before translating (upcall->reval_seq), and translates
+    // with an xlate config at least that new. Here the control plane posts a replica update, moves
+    // the ctl word, then the sequence: if a request is pending once the sequence is read, it may
+    // count a change this replica has not applied yet, so the batch's ukeys take an older value
+    // and the next revalidation round re-translates them.
+    let revalSeq = ukeys.revalSeq;
+    if (this.controlPending()) revalSeq = (revalSeq - 1) | 0;
     const version = this.replica.version;
     const flowLimit = ukeys.flowLimit;
     let nFlows = flows.flowCount;

@@ -31,6 +31,7 @@ const bank = DoorbellBank.attach(init.bank);
 const ctl = new Int32Array(init.ctl);
 const slot = init.bellSlot;
 let ctlSeen = Atomics.load(ctl, 0);
+core.controlPending = () => Atomics.load(ctl, 0) !== ctlSeen;
 post({ event: 'ready', handlerId: init.handlerId, threadId });
 
 /** Applies pending requests; returns false on quit. */
