@@ -607,8 +607,14 @@ export class Ofproto {
     this.revalidators.setFlowLimit(n);
   }
 
-  /** `revalidator/wait`: resolves after a round that started after the call has finished. */
+  /**
+   * `revalidator/wait`: resolves after a round that started after the call has finished. A MAC
+   * table change not yet turned into a kick (a handler's kick event may still be on its way) moves
+   * the revalidation sequence first, as OVS's main loop runs type_run (need_revalidate) before it
+   * serves the command: the round then re-translates what that change affects.
+   */
   revalidatorWait(): Promise<void> {
+    if (this.fdb.takeNeedRevalidate()) this.revalidators.kick();
     return this.revalidators.wait({ kick: true });
   }
 
