@@ -288,6 +288,22 @@ describe('Ofproto: a bridge with handler and revalidator threads over a real dat
     expect(() => ofp.crashHandler(9, 'throw')).to.throw(RangeError, 'handler 9 is not running');
   });
 
+  it('a handler thread that starts while the tables change gets the change', async () => {
+    const { p1, p2, p3 } = await bridge(1);
+    ofp.addFlow('priority=1,actions=drop');
+    await ofp.syncHandlers();
+    const resized = ofp.setThreads({ handlers: 2 });
+    // The new handler's thread is spawned (its replica made from the tables now) once the
+    // microtasks have run; the rules come while it starts.
+    await new Promise((r) => setImmediate(r));
+    ofp.addFlows(['priority=10,in_port=p1,actions=output:p3', 'priority=10,in_port=p2,actions=output:p3']);
+    await resized;
+    expect(new Set(ofp.handlerAssignment().values()).size, 'both handlers serve a port').to.equal(2);
+    inject(dp, p1, ipFrame({ src: 1 }));
+    inject(dp, p2, ipFrame({ src: 2 }));
+    await waitFor(() => dp.netdev(p3).stats().tx_packets === 2, 20000, 'both forwarded by the new rules');
+  });
+
   it('changes thread counts at run time and keeps forwarding', async () => {
     const { p1, p2 } = await bridge(1);
     ofp.addFlow('in_port=p1,actions=output:p2');

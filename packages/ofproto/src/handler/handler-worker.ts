@@ -30,7 +30,9 @@ try {
 const bank = DoorbellBank.attach(init.bank);
 const ctl = new Int32Array(init.ctl);
 const slot = init.bellSlot;
-let ctlSeen = Atomics.load(ctl, 0);
+// Requests may have been posted (and the ctl word moved) while the thread started: the first
+// turn of the loop drains them.
+let ctlSeen = -1;
 core.controlPending = () => Atomics.load(ctl, 0) !== ctlSeen;
 post({ event: 'ready', handlerId: init.handlerId, threadId });
 

@@ -107,6 +107,11 @@ export class Handlers {
   private readonly o: HandlersOptions;
   private readonly log: (line: string) => void;
   private slots: Slot[] = [];
+  /**
+   * Threads spawned and not yet in `slots` (starting, or started and waiting to be placed): their
+   * replica was made from the state at spawn time, so broadcasts go to them too.
+   */
+  private readonly starting = new Set<Slot>();
   /** odp port → handler id. */
   private readonly owner = new Map<number, number>();
   /** odp ports known to every handler (netdev attached), in order of addition. */
@@ -170,11 +175,13 @@ export class Handlers {
       id, worker, threadId: worker.threadId, port: port1, ctl: new Int32Array(ctlSab), bellSlot, seq: 0,
       pending: new Map(), dead: false, stopping: false, restarts,
     };
+    this.starting.add(slot);
     return new Promise((resolve, reject) => {
       let started = false;
       const fail = (why: string): void => {
         if (slot.dead) return;
         slot.dead = true;
+        this.starting.delete(slot);
         this.bank.freeSlot(bellSlot);
         for (const p of slot.pending.values()) p.reject(new Error(`handler ${id}: ${why}`));
         slot.pending.clear();
@@ -233,6 +240,7 @@ export class Handlers {
       throw e;
     }
     this.slots.push(...fresh);
+    for (const s of fresh) this.starting.delete(s);
   }
 
   private async quit(s: Slot): Promise<void> {
@@ -261,6 +269,7 @@ export class Handlers {
     if (this.stopped || this.slots[dead.id] !== dead) return;
     const s = await this.spawn(dead.id, dead.restarts + 1);
     this.slots[dead.id] = s;
+    this.starting.delete(s);
     this.o.onThreadEvent?.({ type: 'restarted', id: s.id, threadId: s.threadId, atMs: Date.now() });
     const mine = [...this.owner].filter(([, h]) => h === dead.id).map(([p]) => p);
     await this.request(s, mine.map((portNo) => ({ op: 'attach' as const, portNo, upcall: this.dp.upcallQueue(portNo) })));
@@ -374,7 +383,7 @@ export class Handlers {
    * a new thread started from the current state.
    */
   broadcast(u: ReplicaUpdate): void {
-    for (const s of this.slots) {
+    for (const s of [...this.slots, ...this.starting]) {
       if (s.dead) continue;
       this.request(s, [{ op: 'update', u }]).catch((e) => {
         if (s.dead || s.stopping) return;
@@ -392,6 +401,7 @@ export class Handlers {
     await this.quit(old);
     const s = await this.spawn(old.id, old.restarts + 1);
     this.slots[old.id] = s;
+    this.starting.delete(s);
     await this.request(s, mine.map((portNo) => ({ op: 'attach' as const, portNo, upcall: this.dp.upcallQueue(portNo) })));
   }
 
