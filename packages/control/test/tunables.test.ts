@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { TUNABLE_NAMES, defaultTunables, parseTunableAssignments, resolveSocketPath, defaultSocketPath, defaultConfigPath } from '@tsvs/control';
 
 describe('control/tunables', () => {
-  it('has the OVS defaults', () => {
+  it('has the OVS defaults, and pmd-rx-usecs', () => {
     expect(defaultTunables()).to.deep.equal({
       'max-idle': 10000,
       'flow-limit': 200000,
@@ -11,8 +11,9 @@ describe('control/tunables', () => {
       'emc-insert-inv-prob': 100,
       'mac-aging-time': 300,
       'mac-table-size': 2048,
+      'pmd-rx-usecs': 30,
     });
-    expect(TUNABLE_NAMES).to.have.length(7);
+    expect(TUNABLE_NAMES).to.have.length(8);
   });
 
   it('parses KEY=VALUE lists and names the first bad token', () => {
@@ -28,6 +29,7 @@ describe('control/tunables', () => {
       [['max-idle=499'], /"max-idle=499": max-idle must be at least 500 ms/],
       [['max-revalidator=99'], /at least 100 ms/],
       [['min-revalidate-pps=0'], /at least 1/],
+      [['pmd-rx-usecs=1001'], /"pmd-rx-usecs=1001": pmd-rx-usecs must be at most 1000/],
       [['emc-insert-inv-prob=4294967296'], /at most 4294967295/],
       [['__proto__=1'], /unknown key "__proto__"/],
     ];

@@ -9,7 +9,7 @@
  * TAP cannot be made, a memory port, logged) → the supervisor adopts the PMD kind → the OpenFlow layer (openflow.ts:
  * @tsvs/ofproto Ofproto with its handler and revalidator threads, adopted too) → configured ports
  * opened as bridge ports → saved rules added. Tunables follow config changes live
- * (emc-insert-inv-prob goes to the flow table, the others to the Ofproto).
+ * (emc-insert-inv-prob goes to the flow table, pmd-rx-usecs to the PMDs, the others to the Ofproto).
  * Stop: PMD restarts off → rules saved, handlers and revalidators stopped → every datapath flow
  * deleted → ports closed and PMD threads stopped (Datapath.close). The daemon saves the config.
  */
@@ -151,6 +151,7 @@ export class SwitchPlugin implements DaemonPlugin {
         ...(this.options.flowCapacity !== undefined ? { capacity: this.options.flowCapacity } : {}),
       },
       ...(this.options.poolBuffers !== undefined ? { pool: { nBufs: this.options.poolBuffers } } : {}),
+      rxUsecs: cfg.tunables['pmd-rx-usecs'],
       log: (line) => dpLog.warn(line),
     };
     try {
@@ -196,6 +197,9 @@ export class SwitchPlugin implements DaemonPlugin {
     const t = d.config.get().tunables;
     const inv = Math.min(t['emc-insert-inv-prob'], 0x7fffffff);
     if (this.dp.table.emcInsertInvProb !== inv) this.dp.table.emcInsertInvProb = inv;
+    if (this.dp.pmdRxUsecs !== t['pmd-rx-usecs']) {
+      this.dp.setPmdRxUsecs(t['pmd-rx-usecs']).catch((err: Error) => d.log.warn({ err: err.message }, 'pmd-rx-usecs not applied'));
+    }
     this.openflow?.applyTunables(t);
   }
 

@@ -62,6 +62,8 @@ export interface DatapathOptions {
   readonly idleSpinUs?: number;
   /** Longest PMD sleep without a doorbell, ms. Default 500. */
   readonly maxSleepMs?: number;
+  /** pmd-rx-usecs: PMD nap between partial rx bursts of a running stream, µs (pmd/pmd-loop.ts). Default 0 (off). */
+  readonly rxUsecs?: number;
   /** Tick period of the shared datapath clock, ms. Default 1. */
   readonly clockPeriodMs?: number;
   /** Most rxqs in the datapath. Default 1024. */
@@ -121,6 +123,7 @@ export class Datapath implements Dpif {
   rxqAssign: RxqAssign;
   private readonly upcallQueueSize: number;
   private idleSpinUs: number;
+  private rxUsecs: number;
   private maxSleepMs: number;
   private readonly ports = new Map<number, PortRec>();
   private readonly pmds = new Map<number, PmdThread>();
@@ -159,6 +162,7 @@ export class Datapath implements Dpif {
     this.rxqAssign = opts.rxqAssign ?? 'roundrobin';
     this.idleSpinUs = opts.idleSpinUs ?? 20;
     this.maxSleepMs = opts.maxSleepMs ?? 500;
+    this.rxUsecs = checkRxUsecs(opts.rxUsecs ?? 0);
     this.clock = DpClock.start(opts.clockPeriodMs ?? 1);
     this.execCtx = new ExecContext(this.pool, this.upcallArea, {
       netdev: (p) => this.ports.get(p)?.netdev,
@@ -390,6 +394,23 @@ export class Datapath implements Dpif {
     });
   }
 
+  /**
+   * Changes pmd-rx-usecs (µs, 0..1000; 0 turns rx coalescing off) on every PMD, also those started
+   * later. Throws DpifError for a value outside that range.
+   */
+  setPmdRxUsecs(us: number): Promise<void> {
+    const v = checkRxUsecs(us);
+    return this.serialize(async () => {
+      this.rxUsecs = v;
+      await Promise.all([...this.pmds.values()].map((t) => t.request({ op: 'config', rxUsecs: v })));
+    });
+  }
+
+  /** pmd-rx-usecs in effect (µs). */
+  get pmdRxUsecs(): number {
+    return this.rxUsecs;
+  }
+
   /** Benchmarks only: switches every PMD's lookup between the datapath ('table') and the Map baseline ('map'). */
   setPmdLookup(mode: PmdLookupMode): Promise<void> {
     return this.serialize(async () => {
@@ -514,6 +535,7 @@ export class Datapath implements Dpif {
         pmdId: id, dpName: this.name, flowTable: this.table.sab, pool: this.pool.descriptor(), bank: this.bank.sab,
         counters: this.counters.descriptor(), sched: this.sched.sab, maxRxqs: this.sched.maxRxqs,
         upcallArea: this.upcallArea.sab, clock: this.clock.sab, idleSpinUs: this.idleSpinUs, maxSleepMs: this.maxSleepMs,
+        rxUsecs: this.rxUsecs,
       };
       let t: PmdThread;
       try {
@@ -679,4 +701,12 @@ function releaseNetdev(netdev: Netdev): void {
 
 function portInfo(r: PortRec): DpifPort {
   return { name: r.name, portNo: r.portNo, type: r.type, options: r.options, nRxq: r.netdev.nRxq, nTxq: r.netdev.nTxq };
+}
+
+/** Largest pmd-rx-usecs (µs): longer naps would only add latency. */
+export const MAX_RX_USECS = 1000;
+
+function checkRxUsecs(us: number): number {
+  if (!Number.isInteger(us) || us < 0 || us > MAX_RX_USECS) throw new DpifError(`pmd-rx-usecs ${us} must be an integer 0..${MAX_RX_USECS}`);
+  return us;
 }

@@ -14,10 +14,20 @@
  *      counted when full) → per flow batch: stats once, actions read once; a single `output` sends
  *      the batch as is, other lists run per packet (OdpExecutor) → outputs batched per port →
  *      every port's tx batch flushed (netdev send on txq = pmdId);
- *   3. the quiescent point of the flow table (QSBR); when the shared clock ticked (dp-clock.ts,
+ *   3. rx coalescing (pmd-rx-usecs): when this iteration and the one before each received a
+ *      partial burst of at least RX_NAP_MIN_BURST packets (a stream is running but the PMD drains
+ *      its queues faster than they fill), the PMD naps `rxUsecs` µs before polling again, like a
+ *      NIC's rx-usecs interrupt coalescing. Why: with socket rxqs the kernel work of a frame (the
+ *      receiving host's stack, run in the sender's context) and the hosts themselves share the
+ *      CPUs with the PMD; polling again at once returns bursts of a few frames, each costing two
+ *      system calls and a wake-up of the receiving application. Napping fills the bursts (OVS's
+ *      main thread reaches ~22 frames per batch on veth by being slow; tsvs reached ~7) and gives
+ *      the hosts the CPU. A lone packet (ping, a handshake) never naps: one of the two bursts
+ *      would be below the minimum. Full bursts never nap: the PMD is behind;
+ *   4. the quiescent point of the flow table (QSBR); when the shared clock ticked (dp-clock.ts,
  *      1 ms): the accounting window closes (idle/busy ns, rxq ns) and due housekeeping runs
  *      (dpcls re-rank every second, 5 s usage intervals);
- *   4. after `idleSpinUs` of empty polls: go offline in the flow table, announce sleep on the
+ *   5. after `idleSpinUs` of empty polls: go offline in the flow table, announce sleep on the
  *      doorbell, re-check every rxq (`rxqWaitHint`) and the control word, sleep until a producer
  *      rings (memory port inject, a control message) or the nearest wait hint / `maxSleepMs`.
  *      With socket rxqs (system ports) the PMD sleeps in poll(2) on their fds and its doorbell's
@@ -54,14 +64,23 @@ import {
   PMD_CYCLES_ITER_BUSY, PMD_CYCLES_ITER_IDLE, PMD_CYCLES_SLEEP, PMD_ITERATIONS, PMD_N_STATS, PMD_SLEEP_ITER,
   PMD_STAT_ACTION_LOST, PMD_STAT_ACTION_UPCALL, PMD_STAT_EXACT_HIT, PMD_STAT_LOST, PMD_STAT_MALFORMED,
   PMD_STAT_MASKED_HIT, PMD_STAT_MASKED_LOOKUP, PMD_STAT_MISS, PMD_STAT_RECV, PMD_STAT_SENT_BATCHES,
-  PMD_STAT_SENT_PKTS, PMD_STAT_TX_DROPPED,
+  PMD_STAT_SENT_PKTS, PMD_STAT_TX_DROPPED, PMD_RX_NAPS,
 } from './pmd-stats.js';
 import { PMD_INTERVAL_MS, SCHED_CUR, SCHED_P_BUSY, SCHED_P_NOW, SCHED_SLOT, SchedStats } from './sched-stats.js';
 import { CLK_AWAKE, CLK_NOW_F64 } from './dp-clock.js';
 import { FdSleep } from './fd-sleep.js';
+import { nativeNetdev } from '@tsvs/netdev';
 
 /** NETDEV_MAX_BURST: packets per rx burst and per tx batch. */
 export const NETDEV_MAX_BURST = 32;
+/**
+ * Smallest burst (packets, summed over the poll list in one iteration) that counts as part of a
+ * running stream for rx coalescing. 8: the 8 parallel handshakes of the vs-ovs connection test
+ * rarely reach it, a UDP flood over veth mostly does.
+ */
+export const RX_NAP_MIN_BURST = 8;
+/** Timer slack (ns) a PMD that naps asks for: the default 50 µs would stretch every nap. */
+const NAP_TIMER_SLACK_NS = 1000;
 /** Most rxqs one PMD polls. */
 export const PMD_MAX_POLL = 256;
 /** Output entries one packet's actions may produce. */
@@ -192,6 +211,13 @@ export class PmdLoop implements OdpUpcallSink {
   /** Consecutive empty iterations before sleeping (idleSpinUs / idleIterNs). */
   private spinIters = 200;
   private emptyRun = 0;
+  /** pmd-rx-usecs (0 = no rx coalescing) and what the addon gives for napping (null: no addon). */
+  private rxUsecs = 0;
+  private napper: { nap(us: number): void } | null = null;
+  /** Packets of the previous iteration (rx coalescing). */
+  private prevRx = 0;
+  /** ns napped in the current accounting window (not iteration time). */
+  private winNapNs = 0;
   /** `iterate` calls since waking that ran to their end (CLOCK_KICK_CALLS). */
   private moreCalls = 0;
 
@@ -214,6 +240,7 @@ export class PmdLoop implements OdpUpcallSink {
     this.area = UpcallArea.attach(init.upcallArea);
     this.exec = new OdpExecutor(new PoolAdapter(this.pool), this);
     this.idleSpinUs = init.idleSpinUs;
+    this.setRxUsecs(init.rxUsecs);
     this.clk = new Float64Array(init.clock);
     this.clkI32 = new Int32Array(init.clock);
     this.maxSleepMs = init.maxSleepMs;
@@ -268,6 +295,8 @@ export class PmdLoop implements OdpUpcallSink {
       if (Atomics.load(ctl, 0) !== this.ctlSeen) return ITER_CONTROL;
       let rx = 0;
       for (let p = 0; p < this.nPoll; p++) rx += this.pollOnce(p);
+      if (rx >= RX_NAP_MIN_BURST && rx < NETDEV_MAX_BURST && this.prevRx >= RX_NAP_MIN_BURST && this.rxUsecs > 0) this.nap();
+      this.prevRx = rx;
       if (rx > 0) {
         this.winBusyIters++;
         this.winPackets += rx;
@@ -282,6 +311,31 @@ export class PmdLoop implements OdpUpcallSink {
       if (this.emptyRun >= this.spinIters) return ITER_SLEEP;
     }
     return ITER_MORE;
+  }
+
+  /** Rx coalescing: gives the CPU away for pmd-rx-usecs (see the file comment). */
+  private nap(): void {
+    this.napper!.nap(this.rxUsecs);
+    this.cnt[this.cb + PMD_RX_NAPS]++;
+    // Nominal time: reading a clock here would allocate. The nap is taken out of the iteration
+    // time (idle/busy) and counted as sleep when the window closes.
+    this.winNapNs += this.rxUsecs * 1000;
+  }
+
+  /** Sets pmd-rx-usecs (µs); 0, or no addon in this thread, turns rx coalescing off. */
+  private setRxUsecs(us: number): void {
+    this.rxUsecs = 0;
+    if (!(us > 0)) return;
+    if (this.napper === null) {
+      try {
+        const a = nativeNetdev();
+        a.timerSlack(NAP_TIMER_SLACK_NS);
+        this.napper = a;
+      } catch {
+        return; // memory and pcap ports work without the addon; they just never nap
+      }
+    }
+    this.rxUsecs = Math.min(Math.floor(us), 1_000_000);
   }
 
   /** After a 'yield': the request that needed the event loop (the worker answers it), once. */
@@ -654,8 +708,11 @@ export class PmdLoop implements OdpUpcallSink {
     this.winBusyIters = 0;
     this.winIdleIters = 0;
     this.winPackets = 0;
+    const napNs = this.winNapNs;
+    this.winNapNs = 0;
+    cnt[cb + PMD_CYCLES_SLEEP] += napNs;
     const end = tf[T_WIN_END]!;
-    const span = (end - tf[T_WIN_START]!) * 1e6;
+    const span = (end - tf[T_WIN_START]!) * 1e6 - napNs;
     tf[T_WIN_START] = end;
     const ns = span > 0 ? span : 0;
     const allIdle = busyIters === 0;
@@ -791,6 +848,7 @@ export class PmdLoop implements OdpUpcallSink {
             this.removeRxq(msg.portNo, msg.rxq);
             break;
           case 'config':
+            if (msg.rxUsecs !== undefined) this.setRxUsecs(msg.rxUsecs);
             if (msg.idleSpinUs !== undefined) {
               this.idleSpinUs = msg.idleSpinUs;
               this.respin();

@@ -38,6 +38,8 @@ export interface PmdInit {
   readonly idleSpinUs: number;
   /** Longest sleep without a doorbell ring (ms): housekeeping such as interval rotation. */
   readonly maxSleepMs: number;
+  /** pmd-rx-usecs: nap between partial rx bursts of a running stream (µs, 0 = never; pmd-loop.ts). */
+  readonly rxUsecs: number;
 }
 
 export type PmdRequest =
@@ -45,7 +47,7 @@ export type PmdRequest =
   | { op: 'delPort'; seq: number; portNo: number }
   | { op: 'addRxq'; seq: number; portNo: number; rxq: number; schedSlot: number }
   | { op: 'delRxq'; seq: number; portNo: number; rxq: number }
-  | { op: 'config'; seq: number; idleSpinUs?: number; maxSleepMs?: number; lookup?: PmdLookupMode }
+  | { op: 'config'; seq: number; idleSpinUs?: number; maxSleepMs?: number; rxUsecs?: number; lookup?: PmdLookupMode }
   | { op: 'probe'; seq: number }
   | { op: 'quit'; seq: number };
 

@@ -99,5 +99,6 @@ NAPI_MODULE_INIT() {
   if (tsvs_init_packet_socket(env, exports) != napi_ok) return NULL;
   if (tsvs_init_tap(env, exports) != napi_ok) return NULL;
   if (tsvs_init_waiting(env, exports) != napi_ok) return NULL;
+  if (tsvs_init_thread(env, exports) != napi_ok) return NULL;
   return exports;
 }

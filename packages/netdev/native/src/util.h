@@ -45,6 +45,7 @@ int tsvs_arg_typed(napi_env env, napi_value v, const char *name, napi_typedarray
 napi_status tsvs_init_packet_socket(napi_env env, napi_value exports);
 napi_status tsvs_init_tap(napi_env env, napi_value exports);
 napi_status tsvs_init_waiting(napi_env env, napi_value exports);
+napi_status tsvs_init_thread(napi_env env, napi_value exports);
 
 #define TSVS_FN(name, fn) { name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL }
 

@@ -33,6 +33,10 @@ export interface NativeNetdev {
   eventfd(): number;
   eventfdWrite(fd: number): void;
   eventfdRead(fd: number): number;
+  /** prctl(PR_SET_TIMERSLACK) for the calling thread; 0 or -errno. */
+  timerSlack(ns: number): number;
+  /** Sleeps `us` µs (0..1000000) in clock_nanosleep. */
+  nap(us: number): void;
   readonly EPOLLIN: number;
   readonly EPOLLONESHOT: number;
   readonly EPOLLET: number;

@@ -1,0 +1,46 @@
+/*
+ * Giving the CPU away for microseconds: how a PMD coalesces rx bursts (pmd-rx-usecs). poll(2)
+ * sleeps in whole milliseconds and wakes as soon as one frame is queued; a nap lets the hosts on
+ * the other end of the sockets run and lets frames accumulate into fuller bursts.
+ *
+ *   timerSlack(ns) -> 0 | -errno   prctl(PR_SET_TIMERSLACK) for the calling thread: how late the
+ *                                  kernel may fire its timers (the default 50 µs would stretch
+ *                                  every nap); ns < 1 is taken as 1 (0 would restore the default)
+ *   nap(us)                        clock_nanosleep(CLOCK_MONOTONIC) for `us` µs (0..1000000; a
+ *                                  RangeError otherwise); a signal ends it early
+ */
+#include "util.h"
+
+#include <sys/prctl.h>
+#include <time.h>
+
+static napi_value TimerSlack(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t ns;
+  if (tsvs_arg_i32(env, argv[0], "ns", &ns)) return NULL;
+  if (ns < 1) ns = 1;
+  if (prctl(PR_SET_TIMERSLACK, (unsigned long)ns, 0, 0, 0) < 0) return tsvs_int(env, -errno);
+  return tsvs_int(env, 0);
+}
+
+static napi_value Nap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t us;
+  if (tsvs_arg_i32(env, argv[0], "us", &us)) return NULL;
+  if (us < 0 || us > 1000000) {
+    napi_throw_range_error(env, NULL, "nap: us must be 0..1000000");
+    return NULL;
+  }
+  struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
+  clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+  return tsvs_undefined(env);
+}
+
+napi_status tsvs_init_thread(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {TSVS_FN("timerSlack", TimerSlack), TSVS_FN("nap", Nap)};
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}

@@ -1,0 +1,88 @@
+/**
+ * System test of rx coalescing (tunable pmd-rx-usecs, packages/dpif src/pmd/pmd-loop.ts): under a
+ * UDP flood between two namespace hosts the PMD naps between partial rx bursts (counter rx_naps of
+ * `tsvs pmd stats --json`), with `pmd-rx-usecs=0` it never does, and the flood is forwarded either
+ * way. A ping (lone packets) never makes it nap. Skipped (with a message) unless root.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { expect } from 'chai';
+import type { Host, Topology } from '../../tools/netns/topology.js';
+import { cleanupAll, Daemon, hosts, inH, ping, PREFIX, reachable, requireRoot } from './helpers.js';
+
+interface PmdStats { pmdId: number; counters: { recv: number; rx_naps: number; sent_pkts: number } }
+
+const PORT = 5411;
+
+/** iperf3 UDP with 64-byte payloads at unlimited rate from a to b for `seconds`; packets b received. */
+async function udpFlood(a: Host, b: Host, seconds: number): Promise<number> {
+  const server = spawn('ip', ['netns', 'exec', b.ns, 'iperf3', '-s', '-1', '-p', String(PORT)], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const out = inH(a, ['iperf3', '-c', b.ip4, '-p', String(PORT), '-u', '-l', '64', '-b', '0', '-t', String(seconds), '-J']);
+    const s = (JSON.parse(out) as { end: { sum: { packets: number; lost_packets: number } } }).end.sum;
+    return s.packets - s.lost_packets;
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', function () {
+  this.timeout(60_000);
+  let d: Daemon;
+  let t: Topology;
+  let h: Host[];
+
+  const stats = (): PmdStats['counters'] => (JSON.parse(d.ok(['pmd', 'stats', '--json'])) as PmdStats[]).find((x) => x.pmdId === 0)!.counters;
+
+  before(function () {
+    this.timeout(120_000);
+    requireRoot(this);
+    if (spawnSync('sh', ['-c', 'command -v iperf3']).status !== 0) throw new Error('this test needs iperf3 (bash tools/setup.sh installs it)');
+    t = hosts('r', 2, '10.93.0');
+    h = [...t.hosts];
+    d = new Daemon(`${PREFIX}brr`);
+    d.start(['--pmd-threads', '1']);
+    d.addPorts(h);
+  });
+  after(function () {
+    if (d && this.currentTest?.state === 'failed') console.log(d.logTail());
+    cleanupAll();
+  });
+
+  it('is on by default (30 µs) and a ping never naps', async () => {
+    expect(d.ok(['show'])).to.match(/pmd-rx-usecs\s+30 µs/);
+    expect(await reachable(h[0]!, h[1]!.ip4, 10_000)).to.equal(true);
+    d.ok(['pmd', 'stats', '--clear']);
+    expect(ping(h[0]!, h[1]!.ip4, 20, 0.01).received).to.equal(20);
+    const c = stats();
+    expect(c.recv).to.be.at.least(40);
+    expect(c.rx_naps).to.equal(0);
+  });
+
+  it('a UDP flood makes the PMD nap between partial bursts, and is forwarded', async () => {
+    d.ok(['pmd', 'stats', '--clear']);
+    const delivered = await udpFlood(h[0]!, h[1]!, 2);
+    const c = stats();
+    expect(delivered, 'datagrams delivered').to.be.above(1000);
+    expect(c.recv).to.be.at.least(delivered);
+    expect(c.rx_naps, 'naps').to.be.above(0);
+  });
+
+  it('pmd-rx-usecs=0 stops the naps at runtime; the flood is still forwarded', async () => {
+    expect(d.ok(['set', 'config', 'pmd-rx-usecs=0'])).to.contain('pmd-rx-usecs=0 (was 30)');
+    d.ok(['pmd', 'stats', '--clear']);
+    const delivered = await udpFlood(h[0]!, h[1]!, 2);
+    const c = stats();
+    expect(delivered, 'datagrams delivered').to.be.above(1000);
+    expect(c.recv).to.be.at.least(delivered);
+    expect(c.rx_naps, 'naps').to.equal(0);
+  });
+
+  it('a bad value is refused with one line and changes nothing', () => {
+    const r = d.cli(['set', 'config', 'pmd-rx-usecs=5000']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.contain('pmd-rx-usecs must be at most 1000');
+    expect(d.ok(['show'])).to.match(/pmd-rx-usecs\s+0 µs/);
+  });
+});
