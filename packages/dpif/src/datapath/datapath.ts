@@ -64,6 +64,8 @@ export interface DatapathOptions {
   readonly maxSleepMs?: number;
   /** pmd-rx-usecs: PMD nap between partial rx bursts of a running stream, µs (pmd/pmd-loop.ts). Default 0 (off). */
   readonly rxUsecs?: number;
+  /** Nice value of the PMD threads (-20..19; each sets its own), or null (default) to keep the process's. */
+  readonly pmdNice?: number | null;
   /** Tick period of the shared datapath clock, ms. Default 1. */
   readonly clockPeriodMs?: number;
   /** Most rxqs in the datapath. Default 1024. */
@@ -124,6 +126,7 @@ export class Datapath implements Dpif {
   private readonly upcallQueueSize: number;
   private idleSpinUs: number;
   private rxUsecs: number;
+  private readonly pmdNice: number | null;
   private maxSleepMs: number;
   private readonly ports = new Map<number, PortRec>();
   private readonly pmds = new Map<number, PmdThread>();
@@ -163,6 +166,10 @@ export class Datapath implements Dpif {
     this.idleSpinUs = opts.idleSpinUs ?? 20;
     this.maxSleepMs = opts.maxSleepMs ?? 500;
     this.rxUsecs = checkRxUsecs(opts.rxUsecs ?? 0);
+    this.pmdNice = opts.pmdNice ?? null;
+    if (this.pmdNice !== null && !(Number.isInteger(this.pmdNice) && this.pmdNice >= -20 && this.pmdNice <= 19)) {
+      throw new DpifError(`pmdNice ${this.pmdNice} must be an integer -20..19`);
+    }
     this.clock = DpClock.start(opts.clockPeriodMs ?? 1);
     this.execCtx = new ExecContext(this.pool, this.upcallArea, {
       netdev: (p) => this.ports.get(p)?.netdev,
@@ -440,9 +447,14 @@ export class Datapath implements Dpif {
     return () => this.pmdExitListeners.delete(fn);
   }
 
-  /** Every PMD by id (ascending): its current thread's id and whether that thread died (not restarted yet). */
-  pmdThreads(): Array<{ pmdId: number; threadId: number; dead: boolean }> {
-    return this.pmdIds().map((pmdId) => ({ pmdId, threadId: this.pmdThreadIds.get(pmdId) ?? -1, dead: this.deadPmds.has(pmdId) }));
+  /**
+   * Every PMD by id (ascending): its current thread's id, whether that thread died (not restarted
+   * yet), and why it could not take `pmdNice` (errno name, e.g. EACCES without CAP_SYS_NICE) or null.
+   */
+  pmdThreads(): Array<{ pmdId: number; threadId: number; dead: boolean; niceErrno: string | null }> {
+    return this.pmdIds().map((pmdId) => ({
+      pmdId, threadId: this.pmdThreadIds.get(pmdId) ?? -1, dead: this.deadPmds.has(pmdId), niceErrno: this.pmds.get(pmdId)?.niceErrno ?? null,
+    }));
   }
 
   /** Ids of PMDs whose thread died and was not restarted yet (ascending). */
@@ -535,7 +547,7 @@ export class Datapath implements Dpif {
         pmdId: id, dpName: this.name, flowTable: this.table.sab, pool: this.pool.descriptor(), bank: this.bank.sab,
         counters: this.counters.descriptor(), sched: this.sched.sab, maxRxqs: this.sched.maxRxqs,
         upcallArea: this.upcallArea.sab, clock: this.clock.sab, idleSpinUs: this.idleSpinUs, maxSleepMs: this.maxSleepMs,
-        rxUsecs: this.rxUsecs,
+        rxUsecs: this.rxUsecs, nice: this.pmdNice,
       };
       let t: PmdThread;
       try {

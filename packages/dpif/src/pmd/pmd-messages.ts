@@ -40,6 +40,12 @@ export interface PmdInit {
   readonly maxSleepMs: number;
   /** pmd-rx-usecs: nap between partial rx bursts of a running stream (µs, 0 = never; pmd-loop.ts). */
   readonly rxUsecs: number;
+  /**
+   * Nice value the PMD thread gives itself at start (setpriority on its own tid, -20..19), or null
+   * to keep the process's. Raising it needs CAP_SYS_NICE; without, the thread keeps the process's
+   * value (its 'ready' event carries the errno).
+   */
+  readonly nice: number | null;
 }
 
 export type PmdRequest =
@@ -78,5 +84,6 @@ export interface PmdProbe {
 
 /** Unsolicited messages from a PMD. */
 export type PmdEvent =
-  | { event: 'ready'; pmdId: number }
+  /** `niceErrno`: set when `PmdInit.nice` could not be applied (EACCES, EPERM; ENOENT: no addon). */
+  | { event: 'ready'; pmdId: number; niceErrno?: string }
   | { event: 'fatal'; pmdId: number; message: string };

@@ -38,6 +38,9 @@ export class PmdThread {
     this.exited = new Promise((resolve) => worker.once('exit', resolve));
   }
 
+  /** Why the thread runs at the process's nice instead of PmdInit.nice (errno name), or null. */
+  niceErrno: string | null = null;
+
   /**
    * Starts PMD `base.pmdId` with doorbell `bellSlot` of `bank`; resolves once it runs (attached to
    * the flow table and pool). Rejects with the thread's error if it fails to start. `onExit` is
@@ -58,6 +61,7 @@ export class PmdThread {
         if ('event' in m) {
           if (m.event === 'ready') {
             started = true;
+            t.niceErrno = m.niceErrno ?? null;
             resolve(t);
           } else t.fail(new Error(`pmd ${m.pmdId}: ${m.message}`));
           return;

@@ -7,6 +7,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { PmdEvent, PmdInit, PmdReply, PmdRequest } from './pmd-messages.js';
 import { PmdLoop } from './pmd-loop.js';
+import { nativeNetdev } from '@tsvs/netdev';
 
 const init = workerData as PmdInit;
 const parent = parentPort!;
@@ -31,7 +32,23 @@ try {
   post({ event: 'fatal', pmdId: init.pmdId, message: (e as Error).message });
   throw e;
 }
-post({ event: 'ready', pmdId: init.pmdId });
+/**
+ * The thread's own nice value (PmdInit.nice). Why: a PMD that sleeps in poll(2) between packets
+ * must run as soon as the kernel wakes it; at the nice of the hosts' processes and of the daemon's
+ * other threads (V8's compiler and GC helpers run for milliseconds) it waits behind them.
+ */
+function applyNice(): string | undefined {
+  if (init.nice === null) return undefined;
+  let r: number;
+  try {
+    r = nativeNetdev().threadNice(init.nice);
+  } catch {
+    return 'ENOENT';
+  }
+  return r === 0 ? undefined : r === -13 ? 'EACCES' : r === -1 ? 'EPERM' : `errno ${-r}`;
+}
+const niceErrno = applyNice();
+post(niceErrno === undefined ? { event: 'ready', pmdId: init.pmdId } : { event: 'ready', pmdId: init.pmdId, niceErrno });
 
 function step(): void {
   let r;

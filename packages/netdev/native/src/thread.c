@@ -8,11 +8,17 @@
  *                                  every nap); ns < 1 is taken as 1 (0 would restore the default)
  *   nap(us)                        clock_nanosleep(CLOCK_MONOTONIC) for `us` µs (0..1000000; a
  *                                  RangeError otherwise); a signal ends it early
+ *   threadNice(nice) -> 0 | -errno setpriority(PRIO_PROCESS, gettid(), nice): the calling thread
+ *                                  only (Linux threads have their own nice value); -EACCES or
+ *                                  -EPERM below the current value without CAP_SYS_NICE
  */
 #include "util.h"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 static napi_value TimerSlack(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -40,7 +46,17 @@ static napi_value Nap(napi_env env, napi_callback_info info) {
   return tsvs_undefined(env);
 }
 
+static napi_value ThreadNice(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t nice;
+  if (tsvs_arg_i32(env, argv[0], "nice", &nice)) return NULL;
+  if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) < 0) return tsvs_int(env, -errno);
+  return tsvs_int(env, 0);
+}
+
 napi_status tsvs_init_thread(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {TSVS_FN("timerSlack", TimerSlack), TSVS_FN("nap", Nap)};
+  napi_property_descriptor props[] = {TSVS_FN("timerSlack", TimerSlack), TSVS_FN("nap", Nap), TSVS_FN("threadNice", ThreadNice)};
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

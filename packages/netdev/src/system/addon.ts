@@ -37,6 +37,8 @@ export interface NativeNetdev {
   timerSlack(ns: number): number;
   /** Sleeps `us` µs (0..1000000) in clock_nanosleep. */
   nap(us: number): void;
+  /** setpriority of the calling thread only; 0 or -errno (EACCES/EPERM without CAP_SYS_NICE). */
+  threadNice(nice: number): number;
   readonly EPOLLIN: number;
   readonly EPOLLONESHOT: number;
   readonly EPOLLET: number;
