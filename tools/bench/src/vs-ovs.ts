@@ -14,7 +14,10 @@
  * `--tsvs-flows dpctl` is a diagnostic of the fast path alone: tsvs gets static datapath flows
  * between the two ports instead of NORMAL (see vs-ovs/switches.ts); the default is NORMAL.
  *
- * Per switch, after both hosts reach each other (warm-up pings): ping (200 at 5 ms), iperf3 TCP
+ * Per switch, after both hosts reach each other (warm-up pings): a cold ping (200 at 5 ms; extra
+ * figures rtt_cold_avg_ms / rtt_cold_p99_ms), a warm-up the same for both switches (a flood ping
+ * of 5000 requests: tsvs's JavaScript loop reaches V8's optimizing compiler only after it has run
+ * for a while; vs-ovs/workloads.ts), then the measured workloads: ping (200 at 5 ms), iperf3 TCP
  * (S s, default 5), iperf3 UDP 64-byte payloads at unlimited rate (S s), new TCP connections
  * (at most 20000 or 3 s) — see vs-ovs/workloads.ts. CPU: the switch process's CPU time (all
  * threads, /proc/PID/stat) over the wall time of those workloads, in % of one core (2 cores: <= 200).
@@ -22,7 +25,7 @@
  * Result: for each of tcp_gbps, udp64_kpps (delivered), rtt_avg_ms, rtt_p99_ms, tcp_conn_per_s,
  * cpu_percent an object { tsvs, ovs } (null where that switch could not run the workload), plus
  * `ratios` (tsvs/ovs per figure; for rtt and cpu lower is better), extra figures in the same
- * { tsvs, ovs } shape (tcp_retransmits, udp64_offered_kpps, ping_received, tcp_conn_errors),
+ * { tsvs, ovs } shape (rtt_cold_avg_ms, rtt_cold_p99_ms, tcp_retransmits, udp64_offered_kpps, ping_received, tcp_conn_errors),
  * `switches` (versions), `offloads`, `errors` (per switch, one line, when a half failed). A table
  * goes to stderr. Needs root; installs openvswitch-switch with apt-get when missing. All traffic
  * stays inside the benchmark's namespaces; everything it made is removed at the end, also on
@@ -34,12 +37,12 @@ import { cpuSeconds } from './vs-ovs/cpu.js';
 import { BenchError, cleanup, sh } from './vs-ovs/proc.js';
 import { OvsSwitch, TsvsSwitch, type Switch } from './vs-ovs/switches.js';
 import { offloadStates, topologyUp, type BenchTopology } from './vs-ovs/topo.js';
-import { conns, ping, round, tcp, udp64, waitReachable, withIperfServer } from './vs-ovs/workloads.js';
+import { conns, ping, round, tcp, udp64, waitReachable, warmUp, withIperfServer } from './vs-ovs/workloads.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const MAIN = ['tcp_gbps', 'udp64_kpps', 'rtt_avg_ms', 'rtt_p99_ms', 'tcp_conn_per_s', 'cpu_percent'] as const;
-const EXTRA = ['tcp_retransmits', 'udp64_offered_kpps', 'ping_received', 'tcp_conn_errors'] as const;
+const EXTRA = ['rtt_cold_avg_ms', 'rtt_cold_p99_ms', 'tcp_retransmits', 'udp64_offered_kpps', 'ping_received', 'tcp_conn_errors'] as const;
 type Key = (typeof MAIN)[number] | (typeof EXTRA)[number];
 type Figures = Partial<Record<Key, number>>;
 
@@ -90,6 +93,11 @@ async function measure(sw: Switch, topo: BenchTopology, o: Opts, switches: Recor
     for (const h of topo.hosts.slice(1)) await waitReachable(a, h, 5_000);
     await ping(a, b, 20, 0.01);
     const f: Figures = {};
+    const cold = await ping(a, b);
+    f.rtt_cold_avg_ms = cold.avg_ms;
+    f.rtt_cold_p99_ms = cold.p99_ms;
+    log(`${sw.name}: cold ping ${cold.received}/${cold.sent} avg ${cold.avg_ms} ms p99 ${cold.p99_ms} ms`);
+    await warmUp(a, b);
     const pid = sw.pid();
     const cpu0 = cpuSeconds(pid);
     const t0 = process.hrtime.bigint();

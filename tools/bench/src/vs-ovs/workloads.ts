@@ -4,6 +4,9 @@
  *
  * - ping: `ping -c 200 -i 0.005` (root may go below 0.2 s); RTT avg and p99 (nearest rank) in ms
  *   over the replies, from ping's own per-reply `time=` figures.
+ * - warmUp: `ping -f -c 5000` (flood ping: the next request as soon as the reply came), the same
+ *   for both switches before the measured workloads: tsvs's PMD loop is JavaScript, compiled by
+ *   V8's optimizing tier only after it has run for a while, and this is what warms it.
  * - tcp: `iperf3 -t 5` one TCP stream; Gbit/s received (end.sum_received.bits_per_second) and the
  *   sender's retransmits.
  * - udp64: `iperf3 -u -l 64 -b 0 -t 5` (64-byte UDP payloads, unlimited rate): kpps offered
@@ -34,6 +37,12 @@ export async function waitReachable(a: BenchHost, b: BenchHost, ms: number): Pro
     await sleep(200);
   }
   return false;
+}
+
+/** Flood ping of `count` requests from `a` to `b` (warm-up; its figures are not used). */
+export async function warmUp(a: BenchHost, b: BenchHost, count = 5000): Promise<void> {
+  const r = await exec(inNs(a.ns, ['ping', '-n', '-q', '-f', '-c', String(count), '-W', '1', b.ip4]), { allowFail: true, timeout: 60_000 });
+  if (r.status !== 0 && r.status !== 1) throw new BenchError(`ping -f ${b.ip4} from ${a.ns}: exit ${r.status} (${r.stderr.trim().split('\n')[0] ?? ''})`);
 }
 
 export async function ping(a: BenchHost, b: BenchHost, count = 200, intervalS = 0.005): Promise<PingResult> {
