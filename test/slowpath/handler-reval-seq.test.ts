@@ -8,9 +8,9 @@
  */
 import { expect } from 'chai';
 import { Datapath, formatUfid } from '@tsvs/dpif';
-import { DEFAULT_HANDLER_CONFIG, SharedMacTable, UkeyTable, parseFlowMod, type BridgeConfig, type ReplicaInit } from '@tsvs/ofproto';
+import { DEFAULT_HANDLER_CONFIG, SharedMacTable, UkeyTable, parseFlowMod, type ReplicaInit } from '@tsvs/ofproto';
 import { HandlerCore, HandlerStats } from '@tsvs/ofproto/handler/index';
-import { memPort, uniqueFrame, waitFor } from './helpers.js';
+import { coreDatapath, memPort, uniqueFrame, waitFor } from './helpers.js';
 
 describe('slow path: the revalidation sequence a handler records', function () {
   this.timeout(30000);
@@ -24,10 +24,9 @@ describe('slow path: the revalidation sequence a handler records', function () {
   });
 
   it('is the current one, or one less while a control request is pending', async () => {
-    dp = await Datapath.open({ name: 'br0', nPmds: 1, maxPmds: 1, maxSleepMs: 20, flowTable: { capacity: 1024 } });
-    const p = await dp.portAdd({ name: 'P', type: 'memory' });
-    const x = await dp.portAdd({ name: 'X', type: 'memory', options: { tx_ring: 'true' } });
-    const bridge: BridgeConfig = { name: 'br0', ports: [{ name: 'br0', ofport: 0xfffe, odpPort: 0 }, { name: 'P', ofport: p, odpPort: p }, { name: 'X', ofport: x, odpPort: x }] };
+    const c = await coreDatapath();
+    dp = c.dp;
+    const { p, x, bridge } = c;
     const replica: ReplicaInit = { nTables: 255, bridge, fdb: SharedMacTable.create().sab, history: [[parseFlowMod('actions=NORMAL', 'add')]] };
     const ukeys = UkeyTable.create({ capacity: 1024 });
     for (let i = 0; i < 5; i++) ukeys.bumpRevalSeq();

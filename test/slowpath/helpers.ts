@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { Datapath, type DatapathOptions } from '@tsvs/dpif';
 import type { MemoryNetdev } from '@tsvs/netdev';
-import { Ofproto, type OfprotoOptions } from '@tsvs/ofproto';
+import { Ofproto, type BridgeConfig, type OfprotoOptions } from '@tsvs/ofproto';
 import { ipFrame } from '../../packages/dpif/test/datapath-helpers.js';
 
 export { ipFrame, sleep, waitFor } from '../../packages/dpif/test/datapath-helpers.js';
@@ -30,6 +30,18 @@ export async function openBridge(names: string[], dpOpts: DatapathOptions = {}, 
     await dp.close();
     throw e;
   }
+}
+
+/**
+ * For a handler core run in the test's thread: a 1-PMD datapath br0 with memory ports P (input) and
+ * X (tx ring), and the bridge naming them (LOCAL, P, X; OpenFlow = odp numbers).
+ */
+export async function coreDatapath(): Promise<{ dp: Datapath; p: number; x: number; bridge: BridgeConfig }> {
+  const dp = await Datapath.open({ name: 'br0', nPmds: 1, maxPmds: 1, maxSleepMs: 20, flowTable: { capacity: 1024 } });
+  const p = await dp.portAdd({ name: 'P', type: 'memory' });
+  const x = await dp.portAdd({ name: 'X', type: 'memory', options: { tx_ring: 'true' } });
+  const bridge: BridgeConfig = { name: 'br0', ports: [{ name: 'br0', ofport: 0xfffe, odpPort: 0 }, { name: 'P', ofport: p, odpPort: p }, { name: 'X', ofport: x, odpPort: x }] };
+  return { dp, p, x, bridge };
 }
 
 export function memPort(dp: Datapath, portNo: number): MemoryNetdev {

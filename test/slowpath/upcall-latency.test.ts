@@ -9,9 +9,9 @@
  */
 import { expect } from 'chai';
 import { Datapath } from '@tsvs/dpif';
-import { DEFAULT_HANDLER_CONFIG, SharedMacTable, UkeyTable, parseFlowMod, type BridgeConfig, type ReplicaInit } from '@tsvs/ofproto';
+import { DEFAULT_HANDLER_CONFIG, SharedMacTable, UkeyTable, parseFlowMod, type ReplicaInit } from '@tsvs/ofproto';
 import { HandlerCore, HandlerStats, S_HIST, S_LAT_SUM, HIST_BUCKETS } from '@tsvs/ofproto/handler/index';
-import { memPort, sleep, uniqueFrame, waitFor } from './helpers.js';
+import { coreDatapath, memPort, sleep, uniqueFrame, waitFor } from './helpers.js';
 
 const WAIT_MS = 300;
 
@@ -27,10 +27,9 @@ describe('slow path: upcall latency includes queueing', function () {
   });
 
   it('upcalls that waited in the queue are reported with at least that wait (enqueue → flow installed)', async () => {
-    dp = await Datapath.open({ name: 'br0', nPmds: 1, maxPmds: 1, maxSleepMs: 20, flowTable: { capacity: 1024 } });
-    const p = await dp.portAdd({ name: 'P', type: 'memory' });
-    const x = await dp.portAdd({ name: 'X', type: 'memory', options: { tx_ring: 'true' } });
-    const bridge: BridgeConfig = { name: 'br0', ports: [{ name: 'br0', ofport: 0xfffe, odpPort: 0 }, { name: 'P', ofport: p, odpPort: p }, { name: 'X', ofport: x, odpPort: x }] };
+    const c = await coreDatapath();
+    dp = c.dp;
+    const { p, x, bridge } = c;
     const history = [['priority=100,dl_src=02:ff:ff:ff:ff:ff,actions=drop', `priority=10,in_port=${p},actions=output:${x}`].map((l) => parseFlowMod(l, 'add'))];
     const replica: ReplicaInit = { nTables: 255, bridge, fdb: SharedMacTable.create().sab, history };
     const stats = HandlerStats.create();

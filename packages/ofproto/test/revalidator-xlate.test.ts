@@ -97,6 +97,24 @@ class Switch {
   }
 }
 
+/**
+ * Holds the revalidator thread in an update with a round's dump queued behind the hold (the control
+ * plane resets the dump cursor right before it posts a dump). Returns the gate for `release`.
+ */
+async function holdWithDumpQueued(sw: Switch): Promise<SharedArrayBuffer> {
+  const cur = sw.rv.ukeys.dumpCursor;
+  Atomics.store(cur.array, cur.index, 0x7fffffff);
+  const gate = new SharedArrayBuffer(4);
+  sw.rv.update({ type: 'hold', gate });
+  await waitFor(() => Atomics.load(cur.array, cur.index) === 0, 20000, 'the round to post its dump');
+  return gate;
+}
+
+function release(gate: SharedArrayBuffer): void {
+  Atomics.store(new Int32Array(gate), 0, 1);
+  Atomics.notify(new Int32Array(gate), 0);
+}
+
 const port = (n: number) => ({ name: `p${n}`, ofport: n, odpPort: n + 10 });
 const MAC_A = [0x0000, 0x0000000a] as const; // 00:00:00:00:00:0a
 const MAC_B = [0x0000, 0x0000000b] as const;
@@ -164,19 +182,12 @@ describe('ofproto/revalidator: with the full translation (NORMAL, MAC learning, 
     const ufid = sw.install(l2Key(13, MAC_A, MAC_B)); // from p3, B unknown: flood
     expect(sw.actions(ufid)).to.equal('11,12');
     await sw.round();
-    // Hold the revalidator thread in an update; the round that update kicks posts its dump
-    // behind it (the control plane resets the dump cursor right before posting).
-    const cur = sw.rv.ukeys.dumpCursor;
-    Atomics.store(cur.array, cur.index, 0x7fffffff);
-    const gate = new SharedArrayBuffer(4);
-    sw.rv.update({ type: 'hold', gate });
-    await waitFor(() => Atomics.load(cur.array, cur.index) === 0, 20000, 'the round to post its dump');
+    const gate = await holdWithDumpQueued(sw);
     // The input port goes while that dump waits: its update queues after the dump, then the
     // sequence moves. The dump still translates with p3 there, so it must not mark the flow
     // current for the new sequence.
     sw.setBridge({ name: 'br0', ports: [port(1), port(2)] });
-    Atomics.store(new Int32Array(gate), 0, 1);
-    Atomics.notify(new Int32Array(gate), 0);
+    release(gate);
     await sw.round();
     expect(sw.flows.get(ufid).error, 'the flow of the removed input port').to.equal('ENOENT');
     expect(sw.rv.show().deletedByReason.xlate_error).to.equal(1);
@@ -186,18 +197,12 @@ describe('ofproto/revalidator: with the full translation (NORMAL, MAC learning, 
     sw = new Switch({ name: 'br0', ports: [port(1), port(2), port(3)] });
     await sw.start(true);
     await sw.round();
-    // The revalidator thread is held with a dump queued behind the hold, as above.
-    const cur = sw.rv.ukeys.dumpCursor;
-    Atomics.store(cur.array, cur.index, 0x7fffffff);
-    const gate = new SharedArrayBuffer(4);
-    sw.rv.update({ type: 'hold', gate });
-    await waitFor(() => Atomics.load(cur.array, cur.index) === 0, 20000, 'the round to post its dump');
+    const gate = await holdWithDumpQueued(sw);
     // NORMAL comes after that dump; a handler already translates with it and installs a flood.
     sw.apply(['priority=0,actions=NORMAL']);
     const ufid = sw.install(l2Key(11, MAC_A, MAC_B));
     expect(sw.actions(ufid)).to.equal('12,13');
-    Atomics.store(new Int32Array(gate), 0, 1);
-    Atomics.notify(new Int32Array(gate), 0);
+    release(gate);
     await sw.round();
     // The waiting dump (no rules yet) would have made it a drop, the next round a flood again.
     expect(sw.actions(ufid)).to.equal('12,13');
