@@ -4,3 +4,4 @@ export * from './spsc-ring.js';
 export * from './packet-pool.js';
 export * from './counters.js';
 export * from './mutex.js';
+export * from './thread-registry.js';

@@ -1,7 +1,7 @@
 // Worker side of packages/shm/test/*.test.ts (plain JS: Node 20 workers cannot start from .ts).
 // workerData.role selects the job; results are posted back as one message.
 import { workerData, parentPort } from 'node:worker_threads';
-import { SpscRing, PacketPool, CounterSet, DoorbellBank, M_USER0 } from '@tsvs/shm';
+import { SpscRing, PacketPool, CounterSet, DoorbellBank, M_USER0, mutexLock, mutexUnlock, OWNER_TAG } from '@tsvs/shm';
 
 const d = workerData;
 
@@ -137,5 +137,40 @@ function countersJob() {
   return { done: d.n };
 }
 
-const jobs = { produce, consume, waitOne, poolStress, counters: countersJob };
+// d.words: [mutex, plain counter, released flag]. Increments the counter d.n times under the mutex
+// with a plain read-modify-write that loses updates unless the mutex excludes the other thread.
+function mutexCount() {
+  const w = new Int32Array(d.words);
+  for (let i = 0; i < d.n; i++) {
+    mutexLock(w, 0);
+    const v = w[1];
+    if ((i & 63) === 0) Atomics.wait(w, 3, 0, 0); // a syscall inside the section now and then
+    w[1] = v + 1;
+    mutexUnlock(w, 0);
+  }
+  return { tag: OWNER_TAG };
+}
+
+// Takes the mutex, says so, then holds it: for d.holdMs, or for ever (until terminated).
+function mutexHold() {
+  const w = new Int32Array(d.words);
+  mutexLock(w, 0);
+  parentPort.postMessage({ held: true, tag: OWNER_TAG });
+  Atomics.wait(w, 3, 0, d.holdMs ?? Infinity);
+  Atomics.store(w, 2, 1);
+  mutexUnlock(w, 0);
+  return {};
+}
+
+// Waits for the mutex (held by another thread), then reports that it got it.
+function mutexTake() {
+  const w = new Int32Array(d.words);
+  parentPort.postMessage({ waiting: true });
+  mutexLock(w, 0);
+  const word = Atomics.load(w, 0);
+  mutexUnlock(w, 0);
+  return { word, tag: OWNER_TAG };
+}
+
+const jobs = { produce, consume, waitOne, poolStress, counters: countersJob, mutexCount, mutexHold, mutexTake };
 parentPort.postMessage({ done: true, ...jobs[d.role]() });
