@@ -10,6 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import { threadRegistryStats } from '@tsvs/shm';
 import {
   RpcServer,
   THREAD_KINDS,
@@ -273,6 +274,7 @@ export class Daemon {
       configPath: this.options.configPath,
       bridge: { name: cfg.bridge.name, ports },
       threads: threads as ShowResult['threads'],
+      locksRecovered: threadRegistryStats().locksRecovered,
       tunables: { ...cfg.tunables },
       openflow: { rules: cfg.openflow.rules.length },
       ...(this.datapathView ? { datapath: this.datapathView() } : {}),

@@ -20,6 +20,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { watchWorker } from '@tsvs/shm';
 import type { SupervisedWorkerData, SupervisorToWorker } from './workers/protocol.js';
 
 export interface SupervisorLogger {
@@ -394,7 +395,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     };
     let worker: Worker;
     try {
-      worker = new Worker(k.spec.url, { workerData });
+      worker = watchWorker(new Worker(k.spec.url, { workerData }));
     } catch (err) {
       // Cannot even create the thread (bad module URL, out of resources): treat as an immediate death.
       this.log.error({ kind: k.name, slot: slot.index, err }, 'cannot start thread');

@@ -90,6 +90,11 @@ export interface ShowResult {
   configPath: string;
   bridge: { name: string; ports: ShowPort[] };
   threads: Record<ThreadKind, ShowThreadKind> & Record<string, ShowThreadKind>;
+  /**
+   * Locks in shared memory (count, since start) that a thread took over because the thread holding
+   * each had died in its critical section (@tsvs/shm thread-registry); nonzero only after crashes.
+   */
+  locksRecovered: number;
   tunables: Tunables;
   openflow: { rules: number };
   /** The running datapath; absent when the daemon runs without one. */

@@ -47,6 +47,7 @@ export function formatShow(s: ShowResult): string {
   for (const [kind, t] of Object.entries(s.threads)) {
     out.push(`    ${kind.padEnd(12)} ${String(t.count).padStart(3)}${t.auto ? ' (auto)' : '       '}  alive ${t.alive}  restarts ${t.restarts}`);
   }
+  if (s.locksRecovered) out.push(`    locks taken over from dead threads: ${s.locksRecovered}`);
   out.push('Tunables');
   for (const name of TUNABLE_NAMES) {
     const unit = TUNABLES[name].unit;

@@ -16,6 +16,7 @@
  * Layout in layout.ts; memory ordering argument in packages/dpif/README.md.
  */
 import { FLOW_WORDS, W_IN_PORT, hashAdd, hashFinish, hashMaskedWords } from '@tsvs/packet';
+import { mutexLock, mutexUnlock } from '@tsvs/shm';
 import {
   E_ACTS, E_GEN, E_HASH, E_PKEY, E_SUBTABLE, E_UFID, E_UFID_NEXT, E_ZGEN, ENTRY_WORDS, LINK_INDEX_MASK, LINK_TAG_SHIFT,
   FLOW_TABLE_LAYOUT_VERSION, FLOW_TABLE_MAGIC, H_ACT_FREE_TOP, H_ACT_SLOTS, H_ACTIONS_BYTES, H_CAPACITY,
@@ -24,7 +25,7 @@ import {
   S_FLAGS_I32, S_PACKETS, S_USED, S_ZGEN_I32, ST_FULLMASK, ST_MASK, ST_NUSED, ST_RULES, ST_SEED,
   ST_STATE, ST_USED, ST_WORDS, computeLayout, type FlowTableLayout, type FlowTableParams,
 } from './layout.js';
-import { lockAcquire, lockRelease, synchronize } from './sync.js';
+import { synchronize } from './sync.js';
 import {
   DPIF_FP_CREATE, DPIF_FP_MODIFY, DPIF_FP_PROBE, DPIF_FP_ZERO_STATS, zeroStats, type FlowErrno,
   type FlowInfo, type FlowOp, type FlowOpResult, type FlowPut, type FlowPutResult, type FlowStats,
@@ -436,7 +437,7 @@ export class FlowTable {
       }
     }
     this.prefillActionSlots(ops);
-    lockAcquire(this.i32, H_LOCK);
+    mutexLock(this.i32, H_LOCK);
     try {
       for (let i = 0; i < n; i++) {
         const op = ops[i]!;
@@ -462,7 +463,7 @@ export class FlowTable {
         }
       }
     } finally {
-      lockRelease(this.i32, H_LOCK);
+      mutexUnlock(this.i32, H_LOCK);
     }
     for (let i = 0; i < n; i++) {
       const op = ops[i]!;
@@ -483,7 +484,7 @@ export class FlowTable {
   flush(): number {
     const retired: Retired = { kinds: [], ids: [] };
     let n = 0;
-    lockAcquire(this.i32, H_LOCK);
+    mutexLock(this.i32, H_LOCK);
     try {
       for (let e = 0; e < this.capacity; e++) {
         const eb = this.entBase + e * ENTRY_WORDS;
@@ -492,7 +493,7 @@ export class FlowTable {
         n++;
       }
     } finally {
-      lockRelease(this.i32, H_LOCK);
+      mutexUnlock(this.i32, H_LOCK);
     }
     if (n > 0) this.reclaim(retired, null);
     return n;
@@ -503,11 +504,11 @@ export class FlowTable {
    * for the control plane and tests (PMDs use FlowTablePmd.lookup).
    */
   classify(key: Uint32Array, keyBase = 0): number {
-    lockAcquire(this.i32, H_LOCK);
+    mutexLock(this.i32, H_LOCK);
     try {
       return this.classifyLocked(key, keyBase);
     } finally {
-      lockRelease(this.i32, H_LOCK);
+      mutexUnlock(this.i32, H_LOCK);
     }
   }
 
@@ -520,7 +521,7 @@ export class FlowTable {
    */
   dumpNext(cursor: Int32Array, at: number, max: number, terse: boolean): Array<FlowInfo | FlowTerse> {
     const flows: Array<FlowInfo | FlowTerse> = [];
-    lockAcquire(this.i32, H_LOCK);
+    mutexLock(this.i32, H_LOCK);
     try {
       let e = Math.max(0, cursor[at]!);
       for (; e < this.capacity && flows.length < max; e++) {
@@ -530,7 +531,7 @@ export class FlowTable {
       Atomics.store(cursor, at, e);
       return flows;
     } finally {
-      lockRelease(this.i32, H_LOCK);
+      mutexUnlock(this.i32, H_LOCK);
     }
   }
 
@@ -662,7 +663,7 @@ export class FlowTable {
       if (op.type === 'put' && out[i] === PUT_PENDING && (op.flags & (DPIF_FP_CREATE | DPIF_FP_MODIFY)) !== 0) want++;
     }
     if (want === 0) return;
-    lockAcquire(this.i32, H_LOCK);
+    mutexLock(this.i32, H_LOCK);
     try {
       for (let i = 0; i < n && want > 0; i++) {
         const op = ops[i]!;
@@ -672,7 +673,7 @@ export class FlowTable {
         want--;
       }
     } finally {
-      lockRelease(this.i32, H_LOCK);
+      mutexUnlock(this.i32, H_LOCK);
     }
     for (let i = 0; i < n; i++) {
       const slot = ss[i]!;
@@ -838,7 +839,7 @@ export class FlowTable {
   private reclaim(retired: Retired, afterGrace: (() => void) | null): void {
     synchronize(this.i32, this.qsbrBase, QSBR_STRIDE, this.maxPmds, this.snap, this.graceTimeoutMs, this.localPmds);
     if (afterGrace) afterGrace();
-    lockAcquire(this.i32, H_LOCK);
+    mutexLock(this.i32, H_LOCK);
     try {
       for (let i = 0; i < retired.ids.length; i++) {
         const id = retired.ids[i]!;
@@ -856,7 +857,7 @@ export class FlowTable {
         }
       }
     } finally {
-      lockRelease(this.i32, H_LOCK);
+      mutexUnlock(this.i32, H_LOCK);
     }
   }
 

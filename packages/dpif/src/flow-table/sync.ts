@@ -2,8 +2,8 @@
  * Synchronization primitives of the shared flow table, all over Int32 words of its
  * SharedArrayBuffer and sequentially consistent Atomics operations.
  *
- * Writer lock: a futex-style mutex (Drepper, "Futexes Are Tricky", mutex #2). Word values:
- * 0 unlocked, 1 locked, 2 locked with possible waiters. Not recursive. Readers (PMDs) never take it.
+ * Writer lock: @tsvs/shm's owner-tagged futex mutex (`mutexLock`), which a writer takes over from
+ * a writer thread that died holding it. Readers (PMDs) never take it.
  *
  * Quiescent-state-based reclamation (QSBR, the scheme behind OVS's ovs-rcu): each PMD owns one
  * 64-byte line: word 0 is its quiescent counter (0 = offline: holds no reference into the table;
@@ -18,31 +18,6 @@
  * out. Whoever learns of the death (the datapath, on the thread's 'exit' event) calls
  * `qsbrReleaseDead`: counter 0 (offline), waiting writers woken, claim released for a successor.
  */
-
-/** Spins briefly, then sleeps on the lock word until it is free; then owns it. */
-export function lockAcquire(w: Int32Array, at: number): void {
-  let c = Atomics.compareExchange(w, at, 0, 1);
-  if (c === 0) return;
-  for (let spin = 0; spin < 100; spin++) {
-    if (Atomics.load(w, at) === 0) {
-      c = Atomics.compareExchange(w, at, 0, 1);
-      if (c === 0) return;
-    }
-  }
-  if (c !== 2) c = Atomics.exchange(w, at, 2);
-  while (c !== 0) {
-    Atomics.wait(w, at, 2);
-    c = Atomics.exchange(w, at, 2);
-  }
-}
-
-/** Releases the lock taken by `lockAcquire`, waking one waiter if there may be one. */
-export function lockRelease(w: Int32Array, at: number): void {
-  if (Atomics.sub(w, at, 1) !== 1) {
-    Atomics.store(w, at, 0);
-    Atomics.notify(w, at, 1);
-  }
-}
 
 /** QSBR slot words, relative to the PMD's line. */
 export const Q_COUNTER = 0;

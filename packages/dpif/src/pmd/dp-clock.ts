@@ -23,6 +23,7 @@
  *   Int32  [18]: tick wait word (never changed; the clock thread times out on it)
  */
 import { Worker } from 'node:worker_threads';
+import { watchWorker } from '@tsvs/shm';
 
 export const CLK_NOW_F64 = 0;
 export const CLK_AWAKE = 16;
@@ -45,7 +46,7 @@ export class DpClock {
     this.i32 = new Int32Array(this.sab);
     this.f64 = new Float64Array(this.sab);
     this.f64[CLK_NOW_F64] = performance.timeOrigin + performance.now();
-    this.worker = new Worker(WORKER_URL, { workerData: { sab: this.sab, periodMs } });
+    this.worker = watchWorker(new Worker(WORKER_URL, { workerData: { sab: this.sab, periodMs } }));
     this.worker.on('error', () => undefined);
     this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
   }

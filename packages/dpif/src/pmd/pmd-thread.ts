@@ -4,7 +4,7 @@
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import type { DoorbellBank } from '@tsvs/shm';
+import { watchWorker, type DoorbellBank } from '@tsvs/shm';
 import type { PmdEvent, PmdInit, PmdReply, PmdRequest } from './pmd-messages.js';
 
 /** A request without its sequence number (assigned by `PmdThread`). */
@@ -53,7 +53,7 @@ export class PmdThread {
     const ctlSab = new SharedArrayBuffer(64);
     const { port1, port2 } = new MessageChannel();
     const init: PmdInit = { ...base, ctl: ctlSab, ctlPort: port2, bellSlot };
-    const worker = new Worker(WORKER_URL, { workerData: init, transferList: [port2] });
+    const worker = watchWorker(new Worker(WORKER_URL, { workerData: init, transferList: [port2] }));
     const t = new PmdThread(base.pmdId, bellSlot, worker, port1, new Int32Array(ctlSab), bank);
     return new Promise((resolve, reject) => {
       let started = false;

@@ -19,7 +19,7 @@
  * Producer lines have one writer each (plain stores, no atomics); readers sum them.
  */
 import { FLOW_WORDS } from '@tsvs/packet';
-import { F64_PER_LINE, I32_PER_LINE, PacketPool, SpscRing } from '@tsvs/shm';
+import { F64_PER_LINE, I32_PER_LINE, isOwnerDead, OWNER_TAG, PacketPool, SpscRing } from '@tsvs/shm';
 import type { DoorbellBank, PacketPoolDescriptor, SpscRingDescriptor } from '@tsvs/shm';
 import type { DpifUpcall, DpifUpcallType } from '../dpif.js';
 import { U_TYPE, UPCALL_WORDS, UpcallArea } from './upcall-area.js';
@@ -158,7 +158,11 @@ export class UpcallQueue {
    */
   close(): number {
     Atomics.store(this.ctlI32, C_CLOSED, 1);
-    while (Atomics.load(this.ctlI32, C_BUSY) !== 0) Atomics.wait(this.ctlI32, C_BUSY, 1, 1);
+    // A reader that died inside `take` never clears the word; it holds its owner tag, so stop
+    // waiting once that thread is known dead (its half-taken batch is lost with it).
+    for (let b = Atomics.load(this.ctlI32, C_BUSY); b !== 0 && !isOwnerDead(b); b = Atomics.load(this.ctlI32, C_BUSY)) {
+      Atomics.wait(this.ctlI32, C_BUSY, b, 1);
+    }
     const ids = new Uint32Array(64);
     let n = 0;
     for (const r of [...this.actionRings, ...this.rings]) {
@@ -265,7 +269,7 @@ export class UpcallReader {
   private take(rings: readonly SpscRing[], start: number, out: Uint32Array, off: number, max: number): number {
     if (max > out.length - off) max = out.length - off;
     const c = this.ctlI32;
-    Atomics.store(c, C_BUSY, 1);
+    Atomics.store(c, C_BUSY, OWNER_TAG);
     if (Atomics.load(c, C_CLOSED) !== 0 || max <= 0) {
       Atomics.store(c, C_BUSY, 0);
       return 0;

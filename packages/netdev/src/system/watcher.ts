@@ -25,6 +25,7 @@
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
+import { watchWorker } from '@tsvs/shm';
 import { nativeNetdev } from './addon.js';
 
 /** Message from the owner to the watcher worker. */
@@ -51,11 +52,11 @@ class FdWatcher {
     const ch = new MessageChannel();
     this.port = ch.port1;
     const epfd = this.epfd, stopFd = this.stopFd;
-    this.worker = new Worker(new URL('./watcher-worker.js', import.meta.url), {
+    this.worker = watchWorker(new Worker(new URL('./watcher-worker.js', import.meta.url), {
       workerData: { epfd, stopFd, port: ch.port2 },
       transferList: [ch.port2],
       name: 'tsvs-fd-watcher',
-    });
+    }));
     this.worker.unref();
     this.port.unref();
     // Its fds are closed only once the worker no longer waits on them.

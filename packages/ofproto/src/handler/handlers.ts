@@ -19,7 +19,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Datapath } from '@tsvs/dpif';
-import { DoorbellBank } from '@tsvs/shm';
+import { DoorbellBank, watchWorker } from '@tsvs/shm';
 import type { ReplicaInit, ReplicaUpdate } from '../ofproto/replica.js';
 import {
   DEFAULT_HANDLER_CONFIG, type HandlerConfig, type HandlerCredits, type HandlerEvent, type HandlerInit, type HandlerReply,
@@ -170,7 +170,7 @@ export class Handlers {
       netdevs: [...this.known].map((portNo) => ({ portNo, netdev: dp.netdev(portNo).descriptor() })),
       txq: dp.maxPmds + 1 + id, cfg: this.cfg,
     };
-    const worker = new Worker(WORKER_URL, { workerData: init, transferList: [port2] });
+    const worker = watchWorker(new Worker(WORKER_URL, { workerData: init, transferList: [port2] }));
     const slot: Slot = {
       id, worker, threadId: worker.threadId, port: port1, ctl: new Int32Array(ctlSab), bellSlot, seq: 0,
       pending: new Map(), dead: false, stopping: false, restarts,

@@ -25,6 +25,7 @@
  * replacement is reported once through `onThreadEvent`; `crash(slot, how)` injects such a death.
  */
 import { Worker } from 'node:worker_threads';
+import { watchWorker } from '@tsvs/shm';
 import type { FlowTable } from '@tsvs/dpif';
 import { adaptFlowLimit, initialFlowLimit } from './flow-limit.js';
 import { DEFAULT_REVAL_CONFIG, type RevalConfig } from './revalidate.js';
@@ -230,7 +231,7 @@ export class Revalidators {
       translator: { module: this.spec.module, ...(this.spec.export ? { export: this.spec.export } : {}), init: this.translatorInit() },
       cfg: this.cfg,
     };
-    const worker = new Worker(WORKER_URL, { workerData: data });
+    const worker = watchWorker(new Worker(WORKER_URL, { workerData: data }));
     let readyResolve!: () => void, readyReject!: (e: Error) => void;
     const slot: Slot = {
       worker, threadId: worker.threadId, started: false, dead: false, stopping: false, restarts, dumped: 0, swept: 0, pending: null,

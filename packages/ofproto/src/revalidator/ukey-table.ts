@@ -29,7 +29,7 @@
  * errors at creation throw RangeError.
  */
 import { FLOW_WORDS, hashWords } from '@tsvs/packet';
-import { lockAcquire, lockRelease } from '@tsvs/dpif';
+import { mutexLock, mutexTryLock, mutexUnlock } from '@tsvs/shm';
 import {
   BLOB_GRAIN, F_BYTES, F_CREATED, F_PACKETS, F_USED, H_ALLOC_LOCK, H_BAD_TRANSITIONS, H_CAPACITY,
   H_DUMP_CURSOR, H_DUMP_DURATION, H_DUMP_SEQ, H_ENOSPC, H_FLOW_LIMIT, H_FREE_TOP, H_HEAP_FREE, H_HEAP_TOP,
@@ -375,7 +375,7 @@ export class UkeyTable {
     }
     if (this.nResBlobs > 0 && cls === this.resCls) blob = this.resBlobs[--this.nResBlobs]!;
     if (rec < 0 || maskId < 0 || blob < 0) {
-      lockAcquire(this.i32, H_ALLOC_LOCK);
+      mutexLock(this.i32, H_ALLOC_LOCK);
       try {
         if (rec < 0) rec = this.popRecord();
         if (rec >= 0 && maskId < 0) maskId = this.internMask(mask, kn, mh);
@@ -387,7 +387,7 @@ export class UkeyTable {
           return installFailed('ENOSPC');
         }
       } finally {
-        lockRelease(this.i32, H_ALLOC_LOCK);
+        mutexUnlock(this.i32, H_ALLOC_LOCK);
       }
     }
     this.lastMaskId = maskId;
@@ -422,14 +422,14 @@ export class UkeyTable {
     // Insert into the umap (OVS ukey_install__).
     const lk = this.lockBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE;
     let status: UkeyInstallStatus = 'installed';
-    lockAcquire(i32, lk);
+    mutexLock(i32, lk);
     try {
       const old = this.findLocked(u.ufid, 0, hash);
       if (old >= 0) {
         if (!this.sameFlow(old, rec)) status = 'conflict';
         else {
           const ob = this.recBase + old * RECORD_WORDS;
-          if (Atomics.compareExchange(i32, ob + U_LOCK, 0, 1) !== 0) status = 'exists'; // contention
+          if (!mutexTryLock(i32, ob + U_LOCK)) status = 'exists'; // contention
           else {
             if (i32[ob + U_STATE] === UKEY_EVICTED) {
               // The flow was deleted this round but its ukey waits for the sweep: take its place.
@@ -441,7 +441,7 @@ export class UkeyTable {
             } else {
               status = 'exists';
             }
-            lockRelease(i32, ob + U_LOCK);
+            mutexUnlock(i32, ob + U_LOCK);
           }
         }
       } else {
@@ -450,16 +450,16 @@ export class UkeyTable {
       if (status === 'installed' || status === 'replaced') {
         i32[rb + U_STATE] = UKEY_VISIBLE;
       } else {
-        lockAcquire(i32, H_ALLOC_LOCK);
+        mutexLock(i32, H_ALLOC_LOCK);
         try {
           this.releaseRecordMemory(rec);
           this.pushRecord(rec);
         } finally {
-          lockRelease(i32, H_ALLOC_LOCK);
+          mutexUnlock(i32, H_ALLOC_LOCK);
         }
       }
     } finally {
-      lockRelease(i32, lk);
+      mutexUnlock(i32, lk);
     }
     if (status !== 'installed' && status !== 'replaced') return installFailed(status);
     return { status, ok: true, ukey: rec, gen };
@@ -484,7 +484,7 @@ export class UkeyTable {
       this.resBlobs = new Int32Array(n);
     }
     const i32 = this.i32, cls = this.lastCls, mid = this.lastMaskId;
-    lockAcquire(i32, H_ALLOC_LOCK);
+    mutexLock(i32, H_ALLOC_LOCK);
     try {
       let r = 0;
       while (r < n) {
@@ -521,7 +521,7 @@ export class UkeyTable {
         }
       }
     } finally {
-      lockRelease(i32, H_ALLOC_LOCK);
+      mutexUnlock(i32, H_ALLOC_LOCK);
     }
   }
 
@@ -529,7 +529,7 @@ export class UkeyTable {
   unreserve(): void {
     if (this.nResRecs === 0 && this.nResBlobs === 0 && this.resMaskRefs === 0) return;
     const i32 = this.i32;
-    lockAcquire(i32, H_ALLOC_LOCK);
+    mutexLock(i32, H_ALLOC_LOCK);
     try {
       // Back in reverse order: the free stack ends as it was (minus what was used).
       for (let k = 0; k < this.nResRecs; k++) this.pushRecord(this.resRecs[k]!);
@@ -544,7 +544,7 @@ export class UkeyTable {
       this.nResBlobs = 0;
       this.resMaskRefs = 0;
       this.resMaskIsLast = false;
-      lockRelease(i32, H_ALLOC_LOCK);
+      mutexUnlock(i32, H_ALLOC_LOCK);
     }
   }
 
@@ -561,14 +561,14 @@ export class UkeyTable {
   installFinish(ukey: number, gen: number, putOk: boolean): boolean {
     if (!(ukey >= 0 && ukey < this.capacity)) return false;
     const rb = this.recBase + ukey * RECORD_WORDS;
-    lockAcquire(this.i32, rb + U_LOCK);
+    mutexLock(this.i32, rb + U_LOCK);
     try {
       if (this.i32[rb + U_GEN] !== gen || this.i32[rb + U_STATE] === UKEY_DELETED) return false;
       if (!putOk) this.transition(ukey, UKEY_EVICTED);
       else if (this.i32[rb + U_STATE]! < UKEY_OPERATIONAL) this.transition(ukey, UKEY_OPERATIONAL);
       return true;
     } finally {
-      lockRelease(this.i32, rb + U_LOCK);
+      mutexUnlock(this.i32, rb + U_LOCK);
     }
   }
 
@@ -581,13 +581,13 @@ export class UkeyTable {
   lookupLock(ufid: Uint32Array, base = 0): number {
     const hash = ukeyHash(ufid, base);
     const lk = this.lockBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE;
-    lockAcquire(this.i32, lk);
+    mutexLock(this.i32, lk);
     try {
       const r = this.findLocked(ufid, base, hash);
       if (r < 0) return -1;
-      return Atomics.compareExchange(this.i32, this.recBase + r * RECORD_WORDS + U_LOCK, 0, 1) === 0 ? r : -2;
+      return mutexTryLock(this.i32, this.recBase + r * RECORD_WORDS + U_LOCK) ? r : -2;
     } finally {
-      lockRelease(this.i32, lk);
+      mutexUnlock(this.i32, lk);
     }
   }
 
@@ -595,26 +595,26 @@ export class UkeyTable {
   find(ufid: Uint32Array, base = 0): number {
     const hash = ukeyHash(ufid, base);
     const lk = this.lockBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE;
-    lockAcquire(this.i32, lk);
+    mutexLock(this.i32, lk);
     try {
       return this.findLocked(ufid, base, hash);
     } finally {
-      lockRelease(this.i32, lk);
+      mutexUnlock(this.i32, lk);
     }
   }
 
   /** Trylocks a ukey by index (sweep); true if now held. */
   tryLock(ukey: number): boolean {
-    return Atomics.compareExchange(this.i32, this.recBase + ukey * RECORD_WORDS + U_LOCK, 0, 1) === 0;
+    return mutexTryLock(this.i32, this.recBase + ukey * RECORD_WORDS + U_LOCK);
   }
 
   /** Locks a ukey by index, waiting if needed. */
   lock(ukey: number): void {
-    lockAcquire(this.i32, this.recBase + ukey * RECORD_WORDS + U_LOCK);
+    mutexLock(this.i32, this.recBase + ukey * RECORD_WORDS + U_LOCK);
   }
 
   unlock(ukey: number): void {
-    lockRelease(this.i32, this.recBase + ukey * RECORD_WORDS + U_LOCK);
+    mutexUnlock(this.i32, this.recBase + ukey * RECORD_WORDS + U_LOCK);
   }
 
   /**
@@ -623,7 +623,7 @@ export class UkeyTable {
    */
   umapSnapshot(u: number, out: { idx: Int32Array; gen: Int32Array }): number {
     const lk = this.lockBase + u * UMAP_STRIDE;
-    lockAcquire(this.i32, lk);
+    mutexLock(this.i32, lk);
     try {
       const n = this.i32[this.countBase + u * UMAP_STRIDE]!;
       if (out.idx.length < n) {
@@ -642,7 +642,7 @@ export class UkeyTable {
       }
       return k;
     } finally {
-      lockRelease(this.i32, lk);
+      mutexUnlock(this.i32, lk);
     }
   }
 
@@ -655,19 +655,19 @@ export class UkeyTable {
     const rb = this.recBase + ukey * RECORD_WORDS;
     const hash = this.i32[rb + U_HASH]!;
     const lk = this.lockBase + (hash & (N_UMAPS - 1)) * UMAP_STRIDE;
-    lockAcquire(this.i32, lk);
+    mutexLock(this.i32, lk);
     try {
-      lockAcquire(this.i32, rb + U_LOCK);
+      mutexLock(this.i32, rb + U_LOCK);
       try {
         if (this.i32[rb + U_GEN] !== gen || this.i32[rb + U_STATE] === UKEY_DELETED) return false;
         this.unlinkLocked(ukey);
         this.freeLocked(ukey);
         return true;
       } finally {
-        lockRelease(this.i32, rb + U_LOCK);
+        mutexUnlock(this.i32, rb + U_LOCK);
       }
     } finally {
-      lockRelease(this.i32, lk);
+      mutexUnlock(this.i32, lk);
     }
   }
 
@@ -855,7 +855,7 @@ export class UkeyTable {
     const cls = Math.max(1, Math.ceil(words / BLOB_GRAIN));
     const oldCls = this.i32[rb + U_BLOB_CLASS]!;
     if (cls !== oldCls) {
-      lockAcquire(this.i32, H_ALLOC_LOCK);
+      mutexLock(this.i32, H_ALLOC_LOCK);
       try {
         const nb = this.allocBlob(cls);
         if (nb < 0) {
@@ -868,7 +868,7 @@ export class UkeyTable {
         this.i32[rb + U_BLOB] = nb;
         this.i32[rb + U_BLOB_CLASS] = cls;
       } finally {
-        lockRelease(this.i32, H_ALLOC_LOCK);
+        mutexUnlock(this.i32, H_ALLOC_LOCK);
       }
     }
     this.writeActionsAndRules(ukey, this.heapBase + this.i32[rb + U_BLOB]! + kn, actions, sr, nr);
@@ -932,12 +932,12 @@ export class UkeyTable {
   private freeLocked(rec: number): void {
     const rb = this.recBase + rec * RECORD_WORDS;
     this.i32[rb + U_STATE] = UKEY_DELETED;
-    lockAcquire(this.i32, H_ALLOC_LOCK);
+    mutexLock(this.i32, H_ALLOC_LOCK);
     try {
       this.releaseRecordMemory(rec);
       this.pushRecord(rec);
     } finally {
-      lockRelease(this.i32, H_ALLOC_LOCK);
+      mutexUnlock(this.i32, H_ALLOC_LOCK);
     }
   }
 
