@@ -280,9 +280,27 @@ function flowArb(): fc.Arbitrary<Uint32Array> {
   });
 }
 
+/**
+ * The rules a classifier holds after inserting `rules` in order, each made invisible at its
+ * `remove` right after its insert: an insert displaces an identical rule (same key, mask and
+ * priority) that is not scheduled for removal (Classifier.insert, OVS classifier_replace).
+ */
+function held(rules: RuleSpec[]): RuleSpec[] {
+  const out: RuleSpec[] = [];
+  const same = (a: RuleSpec, b: RuleSpec): boolean =>
+    a.priority === b.priority && a.key.every((x, i) => x === b.key[i]) && a.mask.every((x, i) => x === b.mask[i]);
+  for (const r of rules) {
+    const j = out.findIndex((o) => o.remove === VERSION_NOT_REMOVED && same(o, r));
+    if (j >= 0) out.splice(j, 1);
+    out.push(r);
+  }
+  return out;
+}
+
+/** The priority of the highest-priority rule of `held(rules)` visible in `version` matching `f`; -1 if none. */
 function linear(rules: RuleSpec[], f: Uint32Array, version: number): number {
   let best = -1;
-  for (const r of rules) {
+  for (const r of held(rules)) {
     if (!(r.add <= version && version < r.remove)) continue;
     let ok = true;
     for (let i = 0; i < FLOW_WORDS; i++) if (((f[i]! & r.mask[i]!) >>> 0) !== r.key[i]) { ok = false; break; }
@@ -292,6 +310,22 @@ function linear(rules: RuleSpec[], f: Uint32Array, version: number): number {
 }
 
 describe('Classifier properties', () => {
+  it('an identical rule inserted while one is visible displaces it, also for the versions after its own removal (the case fast-check found, seed 363483065)', () => {
+    const key = new Uint32Array(FLOW_WORDS), mask = new Uint32Array(FLOW_WORDS);
+    key[W_IN_PORT] = 2; mask[W_IN_PORT] = 0xffffffff;
+    key[W_VLAN0] = 0x1002; mask[W_VLAN0] = 0x1fff;
+    const c = new Classifier<number>([]);
+    const first = c.insert(key, 0, mask, 0, 230, 0, 1);
+    const second = c.insert(key, 0, mask, 0, 230, 1, 1);
+    expect(second.replaced, 'the first is displaced').to.equal(first.rule);
+    c.makeInvisible(second.rule, 2);
+    c.insert(new Uint32Array(FLOW_WORDS), 0, new Uint32Array(FLOW_WORDS), 0, 0, 2, 1);
+    const f = new Uint32Array(FLOW_WORDS);
+    f[W_IN_PORT] = 2; f[W_VLAN0] = (0x8100 << 16) | 0x1002;
+    expect(c.lookup(f, 0, 1)!.priority).to.equal(230);
+    expect(c.lookup(f, 0, 2)!.priority, 'neither 230 rule from version 2 on').to.equal(0);
+  });
+
   for (const tries of [[], ['nw_dst', 'nw_src']] as PrefixField[][]) {
     const label = tries.length ? 'with prefix tries' : 'without prefix tries';
 
