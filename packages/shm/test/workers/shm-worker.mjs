@@ -168,6 +168,7 @@ function mutexTake() {
   parentPort.postMessage({ waiting: true });
   mutexLock(w, 0);
   const word = Atomics.load(w, 0);
+  Atomics.store(w, 2, word); // also in shared memory: the test reads it after the 'exit' event
   mutexUnlock(w, 0);
   return { word, tag: OWNER_TAG };
 }
