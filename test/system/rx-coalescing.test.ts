@@ -2,12 +2,23 @@
  * System test of rx coalescing (tunable pmd-rx-usecs, packages/dpif src/pmd/pmd-loop.ts): under a
  * UDP flood between two namespace hosts the PMD naps between partial rx bursts (counter rx_naps of
  * `tsvs pmd stats --json`), with `pmd-rx-usecs=0` it never does, and the flood is forwarded either
- * way. A ping (lone packets) never makes it nap. Skipped (with a message) unless root.
+ * way. A ping (lone packets) never makes it nap. While it naps in a flood the PMD runs at the
+ * process's nice, not its own -20 (the flood's receiver needs the CPU); asleep again, at -20.
+ * Skipped (with a message) unless root.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import type { Host, Topology } from '../../tools/netns/topology.js';
 import { cleanupAll, Daemon, hosts, inH, ping, PREFIX, reachable, requireRoot } from './helpers.js';
+
+/** [tid, nice] of each thread of `pid` (/proc/PID/task/TID/stat, field 19). */
+function threadNices(pid: number): Array<[number, number]> {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return [Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+  });
+}
 
 interface PmdStats { pmdId: number; counters: { recv: number; rx_naps: number; sent_pkts: number } }
 
@@ -66,6 +77,33 @@ describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', functi
     expect(delivered, 'datagrams delivered').to.be.above(1000);
     expect(c.recv).to.be.at.least(delivered);
     expect(c.rx_naps, 'naps').to.be.above(0);
+  });
+
+  it('while it naps in a flood the PMD runs at the process\'s nice; idle again, it is back at -20', async () => {
+    const pid = d.pid();
+    const pmd = threadNices(pid).filter(([, n]) => n === -20).map(([tid]) => tid);
+    expect(pmd, 'one PMD at -20 before the flood').to.have.length(1);
+    const server = spawn('ip', ['netns', 'exec', h[1]!.ns, 'iperf3', '-s', '-1', '-p', String(PORT + 1)], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    const client = spawn('ip', ['netns', 'exec', h[0]!.ns, 'iperf3', '-c', h[1]!.ip4, '-p', String(PORT + 1), '-u', '-l', '64', '-b', '0', '-t', '2'], { stdio: 'ignore' });
+    const seen = new Set<number>();
+    try {
+      const done = new Promise((r) => client.once('exit', r));
+      let exited = false;
+      void done.then(() => { exited = true; });
+      while (!exited) {
+        const n = threadNices(pid).find(([tid]) => tid === pmd[0])?.[1];
+        if (n !== undefined) seen.add(n);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      client.kill('SIGKILL');
+      server.kill('SIGKILL');
+    }
+    expect([...seen], 'nice values of the PMD during the flood').to.include(0);
+    // Idle: it sleeps again, and sets -20 before it does.
+    expect(ping(h[0]!, h[1]!.ip4, 3, 0.2).received).to.equal(3);
+    expect(threadNices(pid).find(([tid]) => tid === pmd[0])?.[1]).to.equal(-20);
   });
 
   it('pmd-rx-usecs=0 stops the naps at runtime; the flood is still forwarded', async () => {

@@ -3,6 +3,7 @@
  * workerData is a `PmdInit`. The thread runs `PmdLoop.run` until told to quit; it returns to the
  * event loop only for requests that need it (a probe's GC count), then resumes.
  */
+import { getPriority } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { PmdEvent, PmdInit, PmdReply, PmdRequest } from './pmd-messages.js';
@@ -41,7 +42,11 @@ function applyNice(): string | undefined {
   if (init.nice === null) return undefined;
   let r: number;
   try {
-    r = nativeNetdev().threadNice(init.nice);
+    // On Linux getpriority(PRIO_PROCESS, 0) is the calling thread's: what the thread had so far.
+    const before = getPriority();
+    const addon = nativeNetdev();
+    r = addon.threadNice(init.nice);
+    if (r === 0 && before !== init.nice) loop.setNiceLevels(init.nice, before, addon);
   } catch {
     return 'ENOENT';
   }
