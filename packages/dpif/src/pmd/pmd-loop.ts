@@ -216,11 +216,11 @@ export class PmdLoop implements OdpUpcallSink {
   private napper: { nap(us: number): void } | null = null;
   /**
    * Nice values (see `setNiceLevels`): `niceWake` while the PMD sleeps and wakes for lone packets,
-   * `niceStream` while it naps in a stream; `niceNow` the one set. NaN: no switching.
+   * `niceStream` while it naps in a stream; `niceNow` the one set. All equal: no switching.
    */
-  private niceWake = NaN;
-  private niceStream = NaN;
-  private niceNow = NaN;
+  private niceWake = 0;
+  private niceStream = 0;
+  private niceNow = 0;
   private niceSetter: { threadNice(n: number): number } | null = null;
   /** Packets of the previous iteration (rx coalescing). */
   private prevRx = 0;
