@@ -2,7 +2,8 @@
  * System test of rx coalescing (tunable pmd-rx-usecs, packages/dpif src/pmd/pmd-loop.ts): under a
  * UDP flood between two namespace hosts the PMD naps between partial rx bursts (counter rx_naps of
  * `tsvs pmd stats --json`), with `pmd-rx-usecs=0` it never does, and the flood is forwarded either
- * way. A ping (lone packets) never makes it nap. While it naps in a flood the PMD runs at the
+ * way. A ping (lone packets) never makes it nap, and the PMD sleeps after one empty poll (no
+ * idle spin: PMD_IDLE_SPIN_US). While it naps in a flood the PMD runs at the
  * process's nice, not its own -20 (the flood's receiver needs the CPU); asleep again, at -20.
  * Skipped (with a message) unless root.
  */
@@ -68,6 +69,15 @@ describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', functi
     const c = stats();
     expect(c.recv).to.be.at.least(40);
     expect(c.rx_naps).to.equal(0);
+  });
+
+  it('the PMD does not spin before sleeping: a few loop iterations per wake-up for a ping', () => {
+    d.ok(['pmd', 'stats', '--clear']);
+    expect(ping(h[0]!, h[1]!.ip4, 20, 0.02).received).to.equal(20);
+    const c = stats() as PmdStats['counters'] & { iterations: number; sleep_iter: number };
+    expect(c.sleep_iter, 'it slept between the pings').to.be.at.least(20);
+    // With the old 20 µs spin every wake-up cost at least 16 empty iterations.
+    expect(c.iterations / c.sleep_iter, `${c.iterations} iterations, ${c.sleep_iter} sleeps`).to.be.below(6);
   });
 
   it('a UDP flood makes the PMD nap between partial bursts, and is forwarded', async () => {

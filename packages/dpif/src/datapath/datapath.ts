@@ -58,7 +58,7 @@ export interface DatapathOptions {
   readonly upcallQueueSize?: number;
   /** `pmd-rxq-assign`. Default roundrobin. */
   readonly rxqAssign?: RxqAssign;
-  /** Idle polling before a PMD sleeps, µs. Default 20. */
+  /** Idle polling before a PMD sleeps, µs. Default 20; 0: sleep after the first empty poll. */
   readonly idleSpinUs?: number;
   /** Longest PMD sleep without a doorbell, ms. Default 500. */
   readonly maxSleepMs?: number;

@@ -772,7 +772,12 @@ export class PmdLoop implements OdpUpcallSink {
     this.closeWindow();
   }
 
+  /** Empty iterations before sleeping: idleSpinUs worth (at least 16), or 1 for idleSpinUs 0. */
   private respin(): void {
+    if (!(this.idleSpinUs > 0)) {
+      this.spinIters = 1;
+      return;
+    }
     const n = Math.round((this.idleSpinUs * 1000) / this.tf[T_IDLE_ITER_NS]!);
     this.spinIters = n < 16 ? 16 : n;
   }
