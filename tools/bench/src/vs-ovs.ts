@@ -25,7 +25,9 @@
  * Result: for each of tcp_gbps, udp64_kpps (delivered), rtt_avg_ms, rtt_p99_ms, tcp_conn_per_s,
  * cpu_percent an object { tsvs, ovs } (null where that switch could not run the workload), plus
  * `ratios` (tsvs/ovs per figure; for rtt and cpu lower is better), extra figures in the same
- * { tsvs, ovs } shape (rtt_cold_avg_ms, rtt_cold_p99_ms, tcp_retransmits, udp64_offered_kpps, ping_received, tcp_conn_errors),
+ * { tsvs, ovs } shape (rtt_cold_avg_ms, rtt_cold_p99_ms, tcp_retransmits, udp64_offered_kpps,
+ * udp64_forwarded_kpps: frames the switch sent to the receiver's veth, udp64_rcvbuf_drops_kpps:
+ * datagrams the receiver's full socket dropped; ping_received, tcp_conn_errors),
  * `switches` (versions), `offloads`, `errors` (per switch, one line, when a half failed). A table
  * goes to stderr. Needs root; installs openvswitch-switch with apt-get when missing. All traffic
  * stays inside the benchmark's namespaces; everything it made is removed at the end, also on
@@ -42,7 +44,7 @@ import { conns, ping, round, tcp, udp64, waitReachable, warmUp, withIperfServer 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const MAIN = ['tcp_gbps', 'udp64_kpps', 'rtt_avg_ms', 'rtt_p99_ms', 'tcp_conn_per_s', 'cpu_percent'] as const;
-const EXTRA = ['rtt_cold_avg_ms', 'rtt_cold_p99_ms', 'tcp_retransmits', 'udp64_offered_kpps', 'ping_received', 'tcp_conn_errors'] as const;
+const EXTRA = ['rtt_cold_avg_ms', 'rtt_cold_p99_ms', 'tcp_retransmits', 'udp64_offered_kpps', 'udp64_forwarded_kpps', 'udp64_rcvbuf_drops_kpps', 'ping_received', 'tcp_conn_errors'] as const;
 type Key = (typeof MAIN)[number] | (typeof EXTRA)[number];
 type Figures = Partial<Record<Key, number>>;
 
@@ -111,10 +113,12 @@ async function measure(sw: Switch, topo: BenchTopology, o: Opts, switches: Recor
       f.tcp_gbps = t.gbps;
       f.tcp_retransmits = t.retransmits;
       log(`${sw.name}: tcp ${t.gbps} Gbit/s, ${t.retransmits} retransmits`);
-      const u = await udp64(a, b, o.seconds);
+      const u = await udp64(a, b, o.seconds, topo.switchNs);
       f.udp64_kpps = u.delivered_kpps;
       f.udp64_offered_kpps = u.offered_kpps;
-      log(`${sw.name}: udp64 ${u.offered_kpps} kpps offered, ${u.delivered_kpps} kpps delivered`);
+      f.udp64_forwarded_kpps = u.forwarded_kpps;
+      f.udp64_rcvbuf_drops_kpps = u.rcvbuf_drops_kpps;
+      log(`${sw.name}: udp64 ${u.offered_kpps} kpps offered, ${u.forwarded_kpps} forwarded, ${u.delivered_kpps} delivered, ${u.rcvbuf_drops_kpps} dropped by the receiver's full socket`);
     });
     const c = await conns(a, b);
     f.tcp_conn_per_s = c.per_s;

@@ -88,13 +88,41 @@ export async function tcp(a: BenchHost, b: BenchHost, seconds = 5): Promise<{ gb
   return { gbps: round(j.end!.sum_received!.bits_per_second / 1e9, 4), retransmits: j.end!.sum_sent!.retransmits ?? 0 };
 }
 
-export async function udp64(a: BenchHost, b: BenchHost, seconds = 5): Promise<{ offered_kpps: number; delivered_kpps: number }> {
+export interface Udp64Result {
+  offered_kpps: number;
+  delivered_kpps: number;
+  /** Frames the switch sent towards `b` (tx_packets of b's outer veth end in the switch namespace), per s. */
+  forwarded_kpps: number;
+  /** Datagrams b's kernel dropped because its socket was full (Udp RcvbufErrors of b's namespace), per s. */
+  rcvbuf_drops_kpps: number;
+}
+
+/**
+ * iperf3 UDP with 64-byte payloads at unlimited rate from `a` to `b`. Besides what iperf3 reports,
+ * reads two kernel counters that tell where the difference between offered and delivered goes:
+ * what the switch forwarded (the same counter for any switch: the veth's own) and what the
+ * receiving socket dropped for want of a reader (the receiver is bound by CPU).
+ */
+export async function udp64(a: BenchHost, b: BenchHost, seconds = 5, switchNs?: string): Promise<Udp64Result> {
+  const counters = async (): Promise<[number, number]> => {
+    if (!switchNs) return [0, 0];
+    const tx = await exec(inNs(switchNs, ['cat', `/sys/class/net/${b.outer}/statistics/tx_packets`]));
+    const snmp = (await exec(inNs(b.ns, ['cat', '/proc/net/snmp']))).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+    const col = snmp[0]!.split(/\s+/).indexOf('RcvbufErrors');
+    return [Number(tx.stdout.trim()), Number(snmp[1]!.split(/\s+/)[col])];
+  };
+  const c0 = await counters();
+  const t0 = process.hrtime.bigint();
   const j = await iperf(a, b, ['-u', '-l', '64', '-b', '0'], seconds);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c1 = await counters();
   const sent = j.end!.sum_sent!;
   const recv = j.end!.sum_received!;
   return {
     offered_kpps: round((sent.packets ?? sent.bytes / 64) / sent.seconds / 1000, 2),
     delivered_kpps: round(recv.bytes / 64 / recv.seconds / 1000, 2),
+    forwarded_kpps: round((c1[0] - c0[0]) / wall / 1000, 2),
+    rcvbuf_drops_kpps: round((c1[1] - c0[1]) / wall / 1000, 2),
   };
 }
 
