@@ -8,7 +8,7 @@
  * and the topology tool removes its hosts on exit and signals too, with `sweep` as the last resort.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callDaemon } from '@tsvs/control';
@@ -339,6 +339,17 @@ export class PingMonitor {
   stop(): void {
     if (this.p.exitCode === null && this.p.signalCode === null) this.p.kill('SIGKILL');
   }
+}
+
+/**
+ * [tid, nice] of each thread of process `pid`: /proc/PID/task/TID/stat, field 19 of proc(5) (the
+ * fields after the command name, which may hold spaces, start after its last ')').
+ */
+export function threadNices(pid: number): Array<[number, number]> {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return [Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+  });
 }
 
 /** A process in a host running traffic.mjs; resolves once it printed `ready` (e.g. "listening"). */

@@ -3,19 +3,8 @@
  * having set its own value; every other thread keeps the process's nice. Read from
  * /proc/PID/task/TID/stat (field 19). Root only (raising a nice value needs CAP_SYS_NICE).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { cleanupAll, Daemon, PREFIX, requireRoot } from './helpers.js';
-
-/** nice value of each thread of `pid`. */
-function threadNices(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[16]); // field 19 of proc(5): nice
-  });
-}
+import { cleanupAll, Daemon, PREFIX, requireRoot, threadNices } from './helpers.js';
 
 describe('system: PMD threads raise their own priority (root)', function () {
   this.timeout(60_000);
@@ -29,13 +18,13 @@ describe('system: PMD threads raise their own priority (root)', function () {
   after(() => cleanupAll());
 
   it('two PMDs at nice -20, every other thread at the process\'s nice', () => {
-    const nices = threadNices(d.pid());
+    const nices = threadNices(d.pid()).map(([, n]) => n);
     expect(nices.filter((n) => n === -20), `nices ${nices.join(' ')}`).to.have.length(2);
     expect(nices.filter((n) => n !== -20 && n !== 0)).to.deep.equal([]);
   });
 
   it('a PMD added by `set threads` takes it too, and a removed one takes it away', async () => {
-    const atMinus20 = (): number => threadNices(d.pid()).filter((n) => n === -20).length;
+    const atMinus20 = (): number => threadNices(d.pid()).filter(([, n]) => n === -20).length;
     d.ok(['set', 'threads', '--pmd', '3']);
     expect(atMinus20()).to.equal(3);
     d.ok(['set', 'threads', '--pmd', '1']);

@@ -8,18 +8,9 @@
  * Skipped (with a message) unless root.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import type { Host, Topology } from '../../tools/netns/topology.js';
-import { cleanupAll, Daemon, hosts, inH, ping, PREFIX, reachable, requireRoot } from './helpers.js';
-
-/** [tid, nice] of each thread of `pid` (/proc/PID/task/TID/stat, field 19). */
-function threadNices(pid: number): Array<[number, number]> {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return [Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
-  });
-}
+import { cleanupAll, Daemon, hosts, inH, ping, PREFIX, reachable, requireRoot, threadNices } from './helpers.js';
 
 interface PmdStats { pmdId: number; counters: { recv: number; rx_naps: number; sent_pkts: number } }
 

@@ -4,10 +4,15 @@ import { fileURLToPath } from 'node:url';
 /** Absolute path of a worker script in packages/netdev/test/workers. */
 export const workerPath = fileURLToPath(new URL('./workers/netdev-worker.mjs', import.meta.url));
 
-/** Runs a worker and resolves with its final `{ done: true, ... }` message; rejects on error or early exit. */
-export function runWorker(data: Record<string, unknown>, onMessage?: (m: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+/**
+ * Runs a worker (`path`: default workers/netdev-worker.mjs) and resolves with its final
+ * `{ done: true, ... }` message; rejects on error or early exit.
+ */
+export function runWorker(
+  data: Record<string, unknown>, onMessage?: (m: Record<string, unknown>) => void, path = workerPath,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(workerPath, { workerData: data });
+    const w = new Worker(path, { workerData: data });
     let result: Record<string, unknown> | null = null;
     w.on('message', (m: Record<string, unknown>) => {
       if (m['done']) result = m;

@@ -4,24 +4,16 @@
  * poll in real worker threads. No root needed.
  */
 import { expect } from 'chai';
-import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { nativeNetdev } from '@tsvs/netdev';
 import { BELL_AWAKE, BELL_SLEEPING, BELL_SLEEPING_FD, DoorbellBank, SpscRing } from '@tsvs/shm';
+import { runWorker as runHelperWorker } from './helpers.js';
 
 const workerPath = fileURLToPath(new URL('./system-wake-worker.mjs', import.meta.url));
 
+/** This file's worker script (`runWorker` from ./helpers.js runs it). */
 function runWorker(data: Record<string, unknown>, onMessage?: (m: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(workerPath, { workerData: data });
-    let result: Record<string, unknown> | null = null;
-    w.on('message', (m: Record<string, unknown>) => {
-      if (m['done']) result = m;
-      else onMessage?.(m);
-    });
-    w.on('error', reject);
-    w.on('exit', (code) => (result ? resolve(result) : reject(new Error(`worker ${String(data['role'])} exited ${code} without a result`))));
-  });
+  return runHelperWorker(data, onMessage, workerPath);
 }
 
 describe('netdev/system: doorbells for consumers asleep in poll(2) (wake eventfd)', function () {

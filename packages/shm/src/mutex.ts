@@ -69,8 +69,3 @@ export function mutexTryLock(w: Int32Array, i: number): boolean {
 export function mutexUnlock(w: Int32Array, i: number): void {
   if ((Atomics.exchange(w, i, 0) & WAITERS) !== 0) Atomics.notify(w, i, 1);
 }
-
-/** True if the mutex word at `w[i]` is held (by anyone, dead or alive). */
-export function mutexHeld(w: Int32Array, i: number): boolean {
-  return Atomics.load(w, i) !== 0;
-}
