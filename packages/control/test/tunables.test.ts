@@ -11,7 +11,7 @@ describe('control/tunables', () => {
       'emc-insert-inv-prob': 100,
       'mac-aging-time': 300,
       'mac-table-size': 2048,
-      'pmd-rx-usecs': 30,
+      'pmd-rx-usecs': 80,
     });
     expect(TUNABLE_NAMES).to.have.length(8);
   });

@@ -40,6 +40,7 @@ export const PMD_COUNTER_NAMES = [
   'action_lost', //   userspace actions whose upcall was dropped
   'iterations', //    loop iterations
   'rx_naps', //       PMD_RX_NAPS: naps between partial rx bursts (pmd-rx-usecs; their time is in sleep_ns)
+  'tx_held', //       PMD_TX_HELD: partial output batches held through a nap (per port and nap)
 ] as const;
 export type PmdCounterName = (typeof PMD_COUNTER_NAMES)[number];
 
@@ -66,6 +67,7 @@ export const PMD_STAT_ACTION_UPCALL = 19;
 export const PMD_STAT_ACTION_LOST = 20;
 export const PMD_ITERATIONS = 21;
 export const PMD_RX_NAPS = 22;
+export const PMD_TX_HELD = 23;
 export const PMD_N_STATS = PMD_COUNTER_NAMES.length;
 
 /** One thread's counters as the control plane reports them. */
