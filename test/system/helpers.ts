@@ -352,6 +352,11 @@ export function threadNices(pid: number): Array<[number, number]> {
   });
 }
 
+/** The name (/proc/PID/task/TID/comm) of each thread of process `pid`. */
+export function threadNames(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
+}
+
 /** A process in a host running traffic.mjs; resolves once it printed `ready` (e.g. "listening"). */
 export async function trafficProc(h: Host, args: string[], ready?: string): Promise<{ proc: ChildProcess; output: Promise<string> }> {
   const argv = inHost(h, [process.execPath, TRAFFIC, ...args]);

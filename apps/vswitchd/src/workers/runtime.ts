@@ -8,7 +8,8 @@
  * `onStop` must release whatever keeps the thread alive (timers, ports) so it exits by itself; the
  * supervisor terminates it after its grace period otherwise.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { nameThread } from '@tsvs/netdev';
 import { isSupervisorMessage, type SupervisedWorkerData, type WorkerToSupervisor } from './protocol.js';
 
 export interface WorkerControl {
@@ -20,6 +21,7 @@ export function superviseWorker(hooks: { onStop: () => void }): WorkerControl {
   const port = parentPort;
   if (!port) throw new Error('superviseWorker() must run in a worker thread');
   const info = workerData as SupervisedWorkerData;
+  nameThread(`${info.kind}${threadId}`);
   port.on('message', (m: unknown) => {
     if (!isSupervisorMessage(m)) return;
     switch (m.type) {

@@ -3,8 +3,11 @@
  * `periodMs` while a PMD is awake, sleeps on the awake count otherwise (until a PMD that stays
  * awake notifies it, or 1 s).
  */
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
+import { nameThread } from '@tsvs/netdev';
 import { CLK_AWAKE, CLK_NOW_F64, CLK_STOP, CLK_TICK } from './dp-clock.js';
+
+nameThread(`dp_clock${threadId}`);
 
 const { sab, periodMs } = workerData as { sab: SharedArrayBuffer; periodMs: number };
 const i32 = new Int32Array(sab);

@@ -5,12 +5,14 @@
  */
 import { getPriority } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import type { PmdEvent, PmdInit, PmdReply, PmdRequest } from './pmd-messages.js';
 import { PmdLoop } from './pmd-loop.js';
-import { nativeNetdev } from '@tsvs/netdev';
+import { nameThread, nativeNetdev } from '@tsvs/netdev';
 
 const init = workerData as PmdInit;
+// OVS's PMD thread name (lib/dpif-netdev.c): core id (tsvs's PMD id), then the thread serial.
+nameThread(`pmd-c${String(init.pmdId).padStart(2, '0')}/id:${threadId}`);
 const parent = parentPort!;
 let gcCount = 0;
 const gcObserver = new PerformanceObserver((list) => {

@@ -11,6 +11,10 @@
  *   threadNice(nice) -> 0 | -errno setpriority(PRIO_PROCESS, gettid(), nice): the calling thread
  *                                  only (Linux threads have their own nice value); -EACCES or
  *                                  -EPERM below the current value without CAP_SYS_NICE
+ *   threadName(name) -> 0 | -errno prctl(PR_SET_NAME) for the calling thread: what top -H, ps -L,
+ *                                  perf and /proc/PID/task/TID/comm show; cut to 15 bytes (the
+ *                                  kernel's TASK_COMM_LEN is 16 with the NUL); RangeError over
+ *                                  62 bytes
  */
 #include "util.h"
 
@@ -56,7 +60,19 @@ static napi_value ThreadNice(napi_env env, napi_callback_info info) {
   return tsvs_int(env, 0);
 }
 
+static napi_value ThreadName(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[64];
+  if (tsvs_arg_str(env, argv[0], "name", name, sizeof name)) return NULL;
+  name[15] = '\0'; // TASK_COMM_LEN; the kernel would cut it there too
+  if (prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0) < 0) return tsvs_int(env, -errno);
+  return tsvs_int(env, 0);
+}
+
 napi_status tsvs_init_thread(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {TSVS_FN("timerSlack", TimerSlack), TSVS_FN("nap", Nap), TSVS_FN("threadNice", ThreadNice)};
+  napi_property_descriptor props[] = {TSVS_FN("timerSlack", TimerSlack), TSVS_FN("nap", Nap), TSVS_FN("threadNice", ThreadNice),
+                                        TSVS_FN("threadName", ThreadName)};
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -39,6 +39,8 @@ export interface NativeNetdev {
   nap(us: number): void;
   /** setpriority of the calling thread only; 0 or -errno (EACCES/EPERM without CAP_SYS_NICE). */
   threadNice(nice: number): number;
+  /** prctl(PR_SET_NAME) for the calling thread, cut to 15 bytes; 0 or -errno. TypeError if not a string. */
+  threadName(name: string): number;
   readonly EPOLLIN: number;
   readonly EPOLLONESHOT: number;
   readonly EPOLLET: number;

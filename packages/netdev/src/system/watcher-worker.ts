@@ -3,14 +3,16 @@
  * rxq whose fd fired. Registrations arrive as messages, read synchronously after every wait (the
  * owner posts a registration before adding its fd to the set, so a fired token is always known).
  */
-import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { DoorbellBank } from '@tsvs/shm';
 import { nativeNetdev } from './addon.js';
+import { nameThread } from './thread-name.js';
 import type { WatcherMessage } from './watcher.js';
 
 const { epfd, port } = workerData as { epfd: number; stopFd: number; port: MessagePort };
 const a = nativeNetdev();
+nameThread(`watcher${threadId}`);
 const STOP = 0; // WATCHER_STOP_TOKEN
 // Bounded wait: a process that exits without stopping the watcher joins this thread after it returns.
 const WAIT_MS = 100;

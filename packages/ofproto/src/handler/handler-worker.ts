@@ -12,11 +12,13 @@
  */
 import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { DoorbellBank } from '@tsvs/shm';
+import { nameThread } from '@tsvs/netdev';
 import { HandlerCore } from './handler-core.js';
 import type { HandlerEvent, HandlerInit, HandlerReply, HandlerRequest } from './handler-messages.js';
 import { S_SLEEPS } from './handler-stats.js';
 
 const init = workerData as HandlerInit;
+nameThread(`handler${threadId}`); // as OVS names its handlers (lib/ovs-thread.c)
 const parent = parentPort!;
 const post = (m: HandlerEvent | HandlerReply): void => parent.postMessage(m);
 

@@ -22,6 +22,7 @@ import { RevalidatorCore, type RevalConfig } from './revalidate.js';
 import { newCounters } from './reval-stats.js';
 import { loadTranslator } from './translator.js';
 import { UkeyTable } from './ukey-table.js';
+import { nameThread } from '@tsvs/netdev';
 
 export interface RevalWorkerData {
   flowTableSab: SharedArrayBuffer;
@@ -40,6 +41,7 @@ type Cmd =
 
 const port = parentPort!;
 const data = workerData as RevalWorkerData;
+nameThread(`revalidator${threadId}`); // as OVS names its revalidators (lib/ovs-thread.c)
 
 async function main(): Promise<void> {
   let core: RevalidatorCore;
