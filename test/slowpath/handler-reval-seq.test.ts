@@ -8,9 +8,9 @@
  */
 import { expect } from 'chai';
 import { Datapath, formatUfid } from '@tsvs/dpif';
-import { DEFAULT_HANDLER_CONFIG, SharedMacTable, UkeyTable, parseFlowMod, type ReplicaInit } from '@tsvs/ofproto';
-import { HandlerCore, HandlerStats } from '@tsvs/ofproto/handler/index';
-import { coreDatapath, memPort, uniqueFrame, waitFor } from './helpers.js';
+import { UkeyTable } from '@tsvs/ofproto';
+import type { HandlerCore } from '@tsvs/ofproto/handler/index';
+import { coreDatapath, coreHandler, memPort, uniqueFrame, waitFor } from './helpers.js';
 
 describe('slow path: the revalidation sequence a handler records', function () {
   this.timeout(30000);
@@ -26,18 +26,12 @@ describe('slow path: the revalidation sequence a handler records', function () {
   it('is the current one, or one less while a control request is pending', async () => {
     const c = await coreDatapath();
     dp = c.dp;
-    const { p, x, bridge } = c;
-    const replica: ReplicaInit = { nTables: 255, bridge, fdb: SharedMacTable.create().sab, history: [[parseFlowMod('actions=NORMAL', 'add')]] };
+    const { p } = c;
     const ukeys = UkeyTable.create({ capacity: 1024 });
     for (let i = 0; i < 5; i++) ukeys.bumpRevalSeq();
     const seq = ukeys.revalSeq;
-    const h = new HandlerCore({
-      handlerId: 0, bank: null, bellSlot: -1, pool: dp.pool.descriptor(), upcallArea: dp.upcallArea.sab, flowTable: dp.table.sab,
-      ukeys: ukeys.sab, stats: HandlerStats.create().sab, replica, txq: 2, cfg: DEFAULT_HANDLER_CONFIG,
-      netdevs: [p, x].map((portNo) => ({ portNo, netdev: dp!.netdev(portNo).descriptor() })),
-    });
+    const h = coreHandler(c, ['actions=NORMAL'], { ukeys });
     core = h;
-    h.attach(dp.upcallQueue(p));
     /** Sends a packet of a new megaflow (NORMAL: a new source MAC) through the handler; returns the reval seq of the ukey it installed. */
     const installed = new Set<string>();
     const oneFlow = async (i: number): Promise<number> => {

@@ -2,7 +2,8 @@
 import { Worker } from 'node:worker_threads';
 import { Datapath, type DatapathOptions } from '@tsvs/dpif';
 import type { MemoryNetdev } from '@tsvs/netdev';
-import { Ofproto, type BridgeConfig, type OfprotoOptions } from '@tsvs/ofproto';
+import { DEFAULT_HANDLER_CONFIG, Ofproto, SharedMacTable, UkeyTable, parseFlowMod, type BridgeConfig, type OfprotoOptions } from '@tsvs/ofproto';
+import { HandlerCore, HandlerStats } from '@tsvs/ofproto/handler/index';
 import { ipFrame } from '../../packages/dpif/test/datapath-helpers.js';
 
 export { ipFrame, sleep, waitFor } from '../../packages/dpif/test/datapath-helpers.js';
@@ -42,6 +43,28 @@ export async function coreDatapath(): Promise<{ dp: Datapath; p: number; x: numb
   const x = await dp.portAdd({ name: 'X', type: 'memory', options: { tx_ring: 'true' } });
   const bridge: BridgeConfig = { name: 'br0', ports: [{ name: 'br0', ofport: 0xfffe, odpPort: 0 }, { name: 'P', ofport: p, odpPort: p }, { name: 'X', ofport: x, odpPort: x }] };
   return { dp, p, x, bridge };
+}
+
+/**
+ * A handler core in this thread over `coreDatapath()`'s ports P and X (the test decides when it
+ * takes upcalls: `round()`), translating with its own replica of the rules `flows` (ovs-ofctl
+ * syntax, one batch), attached to P's upcall queue. `ukeys` and `stats` default to new ones.
+ */
+export function coreHandler(
+  c: { dp: Datapath; p: number; x: number; bridge: BridgeConfig },
+  flows: string[],
+  shm: { ukeys?: UkeyTable; stats?: HandlerStats } = {},
+): HandlerCore {
+  const { dp, p, x, bridge } = c;
+  const h = new HandlerCore({
+    handlerId: 0, bank: null, bellSlot: -1, pool: dp.pool.descriptor(), upcallArea: dp.upcallArea.sab, flowTable: dp.table.sab,
+    ukeys: (shm.ukeys ?? UkeyTable.create({ capacity: 1024 })).sab, stats: (shm.stats ?? HandlerStats.create()).sab,
+    replica: { nTables: 255, bridge, fdb: SharedMacTable.create().sab, history: [flows.map((l) => parseFlowMod(l, 'add'))] },
+    txq: 2, cfg: DEFAULT_HANDLER_CONFIG,
+    netdevs: [p, x].map((portNo) => ({ portNo, netdev: dp.netdev(portNo).descriptor() })),
+  });
+  h.attach(dp.upcallQueue(p));
+  return h;
 }
 
 export function memPort(dp: Datapath, portNo: number): MemoryNetdev {

@@ -9,9 +9,8 @@
  */
 import { expect } from 'chai';
 import { Datapath } from '@tsvs/dpif';
-import { DEFAULT_HANDLER_CONFIG, SharedMacTable, UkeyTable, parseFlowMod, type ReplicaInit } from '@tsvs/ofproto';
-import { HandlerCore, HandlerStats, S_HIST, S_LAT_SUM, HIST_BUCKETS } from '@tsvs/ofproto/handler/index';
-import { coreDatapath, memPort, sleep, uniqueFrame, waitFor } from './helpers.js';
+import { HandlerStats, S_HIST, S_LAT_SUM, HIST_BUCKETS, type HandlerCore } from '@tsvs/ofproto/handler/index';
+import { coreDatapath, coreHandler, memPort, sleep, uniqueFrame, waitFor } from './helpers.js';
 
 const WAIT_MS = 300;
 
@@ -29,16 +28,9 @@ describe('slow path: upcall latency includes queueing', function () {
   it('upcalls that waited in the queue are reported with at least that wait (enqueue → flow installed)', async () => {
     const c = await coreDatapath();
     dp = c.dp;
-    const { p, x, bridge } = c;
-    const history = [['priority=100,dl_src=02:ff:ff:ff:ff:ff,actions=drop', `priority=10,in_port=${p},actions=output:${x}`].map((l) => parseFlowMod(l, 'add'))];
-    const replica: ReplicaInit = { nTables: 255, bridge, fdb: SharedMacTable.create().sab, history };
+    const { p, x } = c;
     const stats = HandlerStats.create();
-    core = new HandlerCore({
-      handlerId: 0, bank: null, bellSlot: -1, pool: dp.pool.descriptor(), upcallArea: dp.upcallArea.sab, flowTable: dp.table.sab,
-      ukeys: UkeyTable.create({ capacity: 1024 }).sab, stats: stats.sab, replica, txq: 2, cfg: DEFAULT_HANDLER_CONFIG,
-      netdevs: [p, x].map((portNo) => ({ portNo, netdev: dp!.netdev(portNo).descriptor() })),
-    });
-    core.attach(dp.upcallQueue(p));
+    core = coreHandler(c, ['priority=100,dl_src=02:ff:ff:ff:ff:ff,actions=drop', `priority=10,in_port=${p},actions=output:${x}`], { stats });
     const n = 10;
     expect(memPort(dp, p).inject(Array.from({ length: n }, (_, i) => uniqueFrame(3, i)))).to.equal(n);
     await waitFor(() => dp!.upcallStats(p).pending === n, 5000, 'the misses queued');

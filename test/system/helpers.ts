@@ -23,14 +23,14 @@ export const PREFIX = `sy${process.pid}`;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Skips the suite, with the reason printed, unless root and the tools are there. Call in `before`. */
-export function requireRoot(ctx: Mocha.Context): void {
+/** Skips the suite, with the reason printed, unless root; throws unless ip, ethtool, ping and `tools` are installed. Call in `before`. */
+export function requireRoot(ctx: Mocha.Context, tools: string[] = []): void {
   if (!isRoot) {
     console.log('    skipped: system tests need root (network namespaces, veth pairs, AF_PACKET sockets)');
     ctx.skip();
   }
-  const missing = ['ip', 'ethtool', 'ping'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
-  if (missing.length > 0) throw new Error(`system tests need: ${missing.join(', ')} (bash tools/setup.sh installs iproute2, ethtool, iputils-ping)`);
+  const missing = ['ip', 'ethtool', 'ping', ...tools].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  if (missing.length > 0) throw new Error(`system tests need: ${missing.join(', ')} (bash tools/setup.sh installs iproute2, ethtool, iputils-ping, iperf3)`);
 }
 
 // ---- cleanup registry ----

@@ -9,7 +9,7 @@
  * batches than without naps; a ping's replies are never held.
  * Skipped (with a message) unless root.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import type { Host, Topology } from '../../tools/netns/topology.js';
 import { cleanupAll, Daemon, hosts, inH, ping, PREFIX, reachable, requireRoot, threadNices } from './helpers.js';
@@ -43,8 +43,7 @@ describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', functi
 
   before(function () {
     this.timeout(120_000);
-    requireRoot(this);
-    if (spawnSync('sh', ['-c', 'command -v iperf3']).status !== 0) throw new Error('this test needs iperf3 (bash tools/setup.sh installs it)');
+    requireRoot(this, ['iperf3']);
     t = hosts('r', 2, '10.93.0');
     h = [...t.hosts];
     d = new Daemon(`${PREFIX}brr`);

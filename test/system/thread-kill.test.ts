@@ -8,7 +8,7 @@
  * One daemon, 1 PMD, 1 handler, 1 revalidator. Skipped (with a message) unless root.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Host } from '../../tools/netns/topology.js';
 import { cleanupAll, Daemon, hosts, inH, PingMonitor, PREFIX, reachable, requireRoot, sleep } from './helpers.js';
 
@@ -22,8 +22,7 @@ describe('system: threads killed again and again under a flood (root)', function
 
   before(async function () {
     this.timeout(120_000);
-    requireRoot(this);
-    if (spawnSync('sh', ['-c', 'command -v iperf3']).status !== 0) throw new Error('this test needs iperf3 (bash tools/setup.sh installs it)');
+    requireRoot(this, ['iperf3']);
     h = [...hosts('k', 4, '10.94.0').hosts];
     d = new Daemon(`${PREFIX}brk`);
     // max-idle 500 ms (the least): the revalidator deletes flows all the time, so it is often inside a lock.

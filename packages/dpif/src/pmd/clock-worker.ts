@@ -4,7 +4,7 @@
  * awake notifies it, or 1 s).
  */
 import { threadId, workerData } from 'node:worker_threads';
-import { nameThread } from '@tsvs/netdev';
+import { nameThread } from '@tsvs/netdev/system/thread-name'; // not the package index: this thread loads nothing else
 import { CLK_AWAKE, CLK_NOW_F64, CLK_STOP, CLK_TICK } from './dp-clock.js';
 
 nameThread(`dp_clock${threadId}`);
