@@ -1,7 +1,8 @@
 /*
  * AF_PACKET sockets of a `system` port: receive sockets (one per rxq, joined in a PACKET_FANOUT
  * group in hash mode when there are several), transmit-only sockets (one per txq), batched
- * recvmmsg / sendmmsg straight from and into the packet pool's SharedArrayBuffer, kernel drop
+ * recvmmsg straight into the packet pool's SharedArrayBuffer, sends from it through a PACKET_TX_RING
+ * (tx_ring.c) or sendmmsg, kernel drop
  * counters (PACKET_STATISTICS) and interface facts (ifindex, MTU, flags).
  *
  * JS-facing functions (all synchronous):
@@ -9,8 +10,12 @@
  *       fanoutId -1: no fanout group; -2: create a group with a kernel-chosen unique id (returned;
  *       it may be 0); 0..65535: join that group. rcvbuf > 0: SO_RCVBUFFORCE (falls back to SO_RCVBUF). Throws an
  *       errno Error (EPERM without CAP_NET_RAW, ENODEV for a missing interface).
- *   openTx(ifname) -> fd                  a socket bound to the interface with protocol 0: it sends
- *                                         and never receives.
+ *   openTx(ifname, ringFrames = 0) -> fd  a socket bound to the interface with protocol 0: it sends
+ *                                         and never receives. ringFrames > 0: it sends through a
+ *                                         PACKET_TX_RING of that many 2 KiB frames (rounded up to
+ *                                         32; tx_ring.c), or with sendmmsg where the kernel refuses
+ *                                         the ring.
+ *   txRing(fd) -> frames                  frames of fd's TX ring, 0 when it sends with sendmmsg.
  *   recv(fd, data: Uint8Array, offs: Int32Array, lens: Int32Array, n, cap) -> count | -errno
  *       recvmmsg of up to n frames, frame i into data[offs[i] .. offs[i] + cap). lens[i] = the
  *       frame's length; a frame longer than cap has lens[i] > cap (truncated copy: an rx error for
@@ -18,14 +23,16 @@
  *       front of the EtherType by moving the MAC addresses 4 bytes down: then offs[i] -= 4 (the
  *       caller's headroom must be >= 4). 0 when nothing is queued (EAGAIN).
  *   send(fd, data, offs, lens, n, res: Int32Array(4)) -> sent
- *       sendmmsg of frames data[offs[i] .. + lens[i]); res = [errors, drops, last errno, bytes sent]. A frame
- *       the kernel refuses (EMSGSIZE: longer than the MTU allows, ENETDOWN ...) is an error and
- *       skipped; a full device queue (ENOBUFS / EAGAIN) drops the rest of the batch.
+ *       frames data[offs[i] .. + lens[i]) with one send() through the TX ring, or with sendmmsg;
+ *       res = [errors, drops, last errno, bytes sent]. A frame the kernel refuses (EMSGSIZE:
+ *       longer than the MTU allows, ENETDOWN ...) is an error and skipped; a full device queue
+ *       (ENOBUFS / EAGAIN) or a TX ring whose frames are all in flight drops the rest of the batch.
  *   stats(fd, out: Float64Array(2))       adds PACKET_STATISTICS [tp_packets, tp_drops] since the
  *                                         previous call (the kernel resets them on read) to out.
  *   ifInfo(ifname) -> [ifindex, mtu, flags]   (no privileges needed; throws ENODEV)
  *   close(fd)
  */
+#include "tx_ring.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -123,11 +130,13 @@ static napi_value OpenRx(napi_env env, napi_callback_info info) {
 }
 
 static napi_value OpenTx(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IFNAMSIZ + 1];
+  int32_t ring = 0;
   if (tsvs_arg_str(env, argv[0], "ifname", name, sizeof name)) return NULL;
+  if (argc > 1 && tsvs_arg_i32(env, argv[1], "ringFrames", &ring)) return NULL;
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return tsvs_throw_errno(env, errno, NULL);
   int ifindex = if_index_of(name);
@@ -135,9 +144,12 @@ static napi_value OpenTx(napi_env env, napi_callback_info info) {
     close(fd);
     return tsvs_throw_errno(env, ENODEV, NULL);
   }
+  /* A kernel without TX rings (or without memory for one) leaves a socket that sends with sendmmsg. */
+  if (ring > 0) (void)tsvs_tx_ring_setup(fd, name, ring);
   /* Protocol 0: no receive hook is registered, the socket only transmits. */
   if (bind_to(fd, ifindex, 0) < 0) {
     int e = errno;
+    tsvs_tx_ring_release(fd);
     close(fd);
     return tsvs_throw_errno(env, e, NULL);
   }
@@ -244,14 +256,16 @@ static napi_value Send(napi_env env, napi_callback_info info) {
     return NULL;
   }
   res[0] = res[1] = res[2] = res[3] = 0;
+  for (int i = 0; i < n; i++)
+    if (offs[i] < 0 || lens[i] < 0 || (size_t)offs[i] + (size_t)lens[i] > dlen) {
+      napi_throw_range_error(env, NULL, "send: a frame range lies outside data");
+      return NULL;
+    }
+  if (tsvs_tx_ring_frames(fd) > 0) return tsvs_int(env, tsvs_tx_ring_send(fd, data, offs, lens, n, res));
   struct mmsghdr msgs[TSVS_MAX_BATCH];
   struct iovec iov[TSVS_MAX_BATCH];
   for (int i = 0; i < n; i++) {
     int32_t o = offs[i], l = lens[i];
-    if (o < 0 || l < 0 || (size_t)o + (size_t)l > dlen) {
-      napi_throw_range_error(env, NULL, "send: a frame range lies outside data");
-      return NULL;
-    }
     iov[i].iov_base = data + o;
     iov[i].iov_len = (size_t)l;
     memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
@@ -332,12 +346,22 @@ err: {
 }
 }
 
+static napi_value TxRing(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
+  return tsvs_int(env, tsvs_tx_ring_frames(fd));
+}
+
 static napi_value Close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
   if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
+  tsvs_tx_ring_release(fd);
   if (fd >= 0 && close(fd) < 0 && errno != EINTR) return tsvs_throw_errno(env, errno, "close");
   return tsvs_undefined(env);
 }
@@ -345,7 +369,7 @@ static napi_value Close(napi_env env, napi_callback_info info) {
 napi_status tsvs_init_packet_socket(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     TSVS_FN("openRx", OpenRx), TSVS_FN("openTx", OpenTx), TSVS_FN("recv", Recv), TSVS_FN("send", Send),
-    TSVS_FN("stats", Stats),   TSVS_FN("ifInfo", IfInfo), TSVS_FN("close", Close),
+    TSVS_FN("stats", Stats),   TSVS_FN("ifInfo", IfInfo), TSVS_FN("close", Close),   TSVS_FN("txRing", TxRing),
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -16,7 +16,11 @@ import { fileURLToPath } from 'node:url';
 export interface NativeNetdev {
   /** fanoutId: -1 no group, -2 create one (its id is returned), 0..65535 join that group. */
   openRx(ifname: string, fanoutId: number, rcvbuf: number): [fd: number, fanoutId: number];
-  openTx(ifname: string): number;
+  /** ringFrames > 0: sends go through a PACKET_TX_RING of that many 2 KiB frames (rounded up to 32),
+   * or through sendmmsg if the kernel refuses the ring (txRing tells which). */
+  openTx(ifname: string, ringFrames?: number): number;
+  /** Frames of fd's TX ring; 0 when fd sends with sendmmsg. */
+  txRing(fd: number): number;
   recv(fd: number, data: Uint8Array, offs: Int32Array, lens: Int32Array, n: number, cap: number): number;
   send(fd: number, data: Uint8Array, offs: Int32Array, lens: Int32Array, n: number, res: Int32Array): number;
   stats(fd: number, out: Float64Array): void;

@@ -10,8 +10,9 @@
  * A frame longer than a buffer's data room is an rx error (its buffer goes back to the pool).
  *
  * Transmit (send, any thread; a txq's senders are serialized by its lock, taken once per call):
- * one native call per 64 frames (sendmmsg, or a write() loop); the kernel refusing a frame (longer
- * than the MTU allows: EMSGSIZE; interface down) is a tx error, a full device queue (ENOBUFS)
+ * one native call per 64 frames (one send() through the txq socket's PACKET_TX_RING, sendmmsg, or
+ * a write() loop); the kernel refusing a frame (longer than the MTU allows: EMSGSIZE; interface
+ * down) is a tx error, a full device queue (ENOBUFS) or a TX ring with every frame in flight
  * drops the rest of the batch. Every buffer is freed afterwards.
  *
  * Shared memory:
@@ -144,6 +145,12 @@ export abstract class FdNetdev implements Netdev {
   /** The interface's MTU now (ioctl SIOCGIFMTU). Throws NativeError (ENODEV) if it is gone. */
   mtu(): number {
     return this.a.ifInfo(this.name)[1];
+  }
+
+  /** Frames of txq `txq`'s PACKET_TX_RING; 0 when it sends with sendmmsg (tx_ring=0, a kernel
+   * without rings) or is a TAP. */
+  txqRing(txq: number): number {
+    return this.tap ? 0 : this.a.txRing(this.shared.txFds[txq % this.nTxq]!);
   }
 
   /** rxq `rxq`'s file descriptor (a PMD that sleeps in poll(2) itself; tests). */

@@ -9,6 +9,9 @@
  *             PACKET_IGNORE_OUTGOING: the port never receives what it (or anything else) sends.
  *   n_txq=N   (1..64, default 1)  transmit-only sockets (bound with protocol 0: they receive nothing)
  *   rcvbuf=B  (0..2^30, default 1048576) SO_RCVBUFFORCE of each rxq socket, bytes (0: kernel default)
+ *   tx_ring=F (0..65536, default 512) frames of each txq socket's PACKET_TX_RING (2 KiB each, rounded
+ *             up to 32): a send burst is one send() (native/src/tx_ring.c says why); 0, or a kernel
+ *             that refuses the ring: sendmmsg
  *
  * Every rxq socket puts the interface in promiscuous mode (PACKET_MR_PROMISC, dropped by the
  * kernel when the socket closes) and asks for PACKET_AUXDATA, so VLAN tags the kernel took out of
@@ -26,7 +29,10 @@ import type { FdShared } from './fd-netdev.js';
 import { checkIfName, openError } from './open-error.js';
 import { watchRxqFd } from './watcher.js';
 
-const OPTION_KEYS = ['n_rxq', 'n_txq', 'rcvbuf'] as const;
+/** Default frames of a txq's TX ring: 1 MiB, a few batches of every PMD in flight at once. */
+export const TX_RING_FRAMES = 512;
+
+const OPTION_KEYS = ['n_rxq', 'n_txq', 'rcvbuf', 'tx_ring'] as const;
 
 export class SystemNetdev extends FdNetdev {
   readonly type = 'system';
@@ -38,6 +44,7 @@ export class SystemNetdev extends FdNetdev {
     const nRxq = o.int('n_rxq', 1, 1, 32);
     const nTxq = o.int('n_txq', 1, 1, 64);
     const rcvbuf = o.int('rcvbuf', 1 << 20, 0, 1 << 30);
+    const txRing = o.int('tx_ring', TX_RING_FRAMES, 0, 65536);
     checkIfName('system', spec.name);
     let a;
     try {
@@ -55,7 +62,7 @@ export class SystemNetdev extends FdNetdev {
         rxFds.push(fd);
         if (q === 0) group = g;
       }
-      for (let t = 0; t < nTxq; t++) txFds.push(a.openTx(spec.name));
+      for (let t = 0; t < nTxq; t++) txFds.push(a.openTx(spec.name, txRing));
     } catch (e) {
       for (const fd of [...rxFds, ...txFds]) a.close(fd);
       throw openError('system', spec.name, e, 'CAP_NET_RAW');
