@@ -106,37 +106,41 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
     expect(pool.sharedFreeCount()).to.equal(2048);
   });
 
-  it('receives frames sent from inside the namespace with exact bytes (VLAN and QinQ tags put back)', async () => {
-    const h = topo.hosts[0]!;
-    const pool = PacketPool.create({ nBufs: 512 });
-    const port = SystemNetdev.create({ name: h.outer, type: 'system' }, { pool });
-    const input = [...captureFrames('VlanPackets.pcap'), ...captureFrames('802.1ad_QinQ.pcap'), ...captureFrames('dns_udp.pcap'),
-      ...captureFrames('ipv6_options.pcap'), ...captureFrames('arp.pcap'), ...captureFrames('LLDP_and_CDP.pcap')];
-    expect(input.some((f) => f[12] === 0x81 && f[13] === 0x00)).to.equal(true);
-    expect(input.some((f) => f[12] === 0x88 && f[13] === 0xa8)).to.equal(true);
-    // Noise from the namespace's own stack has the host's MAC as source; captured frames never do.
-    const hostMac = h.mac.replaceAll(':', '');
-    expect(input.every((f) => hex(f).slice(12, 24) !== hostMac)).to.equal(true);
-    expect(sendFromNs(h.ns, h.inner, input).sent).to.equal(input.length);
-    const ids = new Uint32Array(32);
-    const got: string[] = [];
-    const end = Date.now() + 3000;
-    while (got.length < input.length && Date.now() < end) {
-      const n = port.rxqRecv(0, ids, 32);
-      for (let i = 0; i < n; i++) {
-        const o = pool.frameOffset(ids[i]!);
-        const f = hex(pool.data.subarray(o, o + pool.frameLen(ids[i]!)));
-        if (f.slice(12, 24) !== hostMac) got.push(f);
+  // rx_ring: the default RX ring, and recvmmsg.
+  for (const [rxRing, frames] of [[undefined, 512], ['0', 0]] as const) {
+    it(`receives frames sent from inside the namespace with exact bytes (VLAN and QinQ tags put back; rx_ring=${rxRing ?? 'default'})`, async () => {
+      const h = topo.hosts[0]!;
+      const pool = PacketPool.create({ nBufs: 512 });
+      const port = SystemNetdev.create({ name: h.outer, type: 'system', options: rxRing === undefined ? {} : { rx_ring: rxRing } }, { pool });
+      expect(port.rxqRing(0)).to.equal(frames);
+      const input = [...captureFrames('VlanPackets.pcap'), ...captureFrames('802.1ad_QinQ.pcap'), ...captureFrames('dns_udp.pcap'),
+        ...captureFrames('ipv6_options.pcap'), ...captureFrames('arp.pcap'), ...captureFrames('LLDP_and_CDP.pcap')];
+      expect(input.some((f) => f[12] === 0x81 && f[13] === 0x00)).to.equal(true);
+      expect(input.some((f) => f[12] === 0x88 && f[13] === 0xa8)).to.equal(true);
+      // Noise from the namespace's own stack has the host's MAC as source; captured frames never do.
+      const hostMac = h.mac.replaceAll(':', '');
+      expect(input.every((f) => hex(f).slice(12, 24) !== hostMac)).to.equal(true);
+      expect(sendFromNs(h.ns, h.inner, input).sent).to.equal(input.length);
+      const ids = new Uint32Array(32);
+      const got: string[] = [];
+      const end = Date.now() + 3000;
+      while (got.length < input.length && Date.now() < end) {
+        const n = port.rxqRecv(0, ids, 32);
+        for (let i = 0; i < n; i++) {
+          const o = pool.frameOffset(ids[i]!);
+          const f = hex(pool.data.subarray(o, o + pool.frameLen(ids[i]!)));
+          if (f.slice(12, 24) !== hostMac) got.push(f);
+        }
+        pool.freeBatch(ids, 0, n);
+        if (n === 0) await sleep(2);
       }
-      pool.freeBatch(ids, 0, n);
-      if (n === 0) await sleep(2);
-    }
-    expect(got).to.deep.equal(input.map(hex));
-    const s = port.rxqStats(0);
-    expect(s.packets).to.be.at.least(input.length);
-    expect(s.errors).to.equal(0);
-    port.destroy();
-  });
+      expect(got).to.deep.equal(input.map(hex));
+      const s = port.rxqStats(0);
+      expect(s.packets).to.be.at.least(input.length);
+      expect(s.errors).to.equal(0);
+      port.destroy();
+    });
+  }
 
   // tx_ring: the default ring, sendmmsg, and a ring of 32 frames that the 150 frames wrap 4 times.
   for (const [txRing, frames] of [[undefined, 512], ['0', 0], ['32', 32]] as const) {
@@ -247,27 +251,31 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
     });
   }
 
-  it('counts kernel drops when the socket buffer overflows (received + dropped = sent)', async () => {
-    const h = topo.hosts[0]!;
-    const pool = PacketPool.create({ nBufs: 4096 });
-    // rcvbuf=0: the kernel default (~200 KiB, a few hundred small frames), nobody reading meanwhile.
-    const port = SystemNetdev.create({ name: h.outer, type: 'system', options: { rcvbuf: '0' } }, { pool });
-    const frames = Array.from({ length: 3000 }, (_, i) => udpFrame(i % 16, i));
-    expect(sendFromNs(h.ns, h.inner, frames).sent).to.equal(3000);
-    // Every frame is in the socket or counted as dropped once sending returned (softirq delivery
-    // may still be under way under load): read until they add up.
-    const got: string[] = [];
-    await waitUntil(() => {
-      got.push(...sweep(port, pool));
-      return got.length + port.rxqStats(0).drops >= 3000;
-    }, 20000, 'received + dropped to reach 3000');
-    const s = port.rxqStats(0);
-    expect(s.drops).to.be.greaterThan(0);
-    expect(got.length).to.be.lessThan(3000);
-    expect(got.length + s.drops).to.equal(3000);
-    expect(port.stats().rx_dropped).to.equal(s.drops);
-    port.destroy();
-  });
+  // A 64-frame RX ring, and recvmmsg with rcvbuf=0: the kernel default (~200 KiB, a few hundred
+  // small frames); nobody reads meanwhile.
+  for (const options of [{ rx_ring: '64' }, { rx_ring: '0', rcvbuf: '0' }] as Record<string, string>[]) {
+    it(`counts kernel drops when the socket buffer overflows (received + dropped = sent; ${JSON.stringify(options)})`, async () => {
+      const h = topo.hosts[0]!;
+      const pool = PacketPool.create({ nBufs: 4096 });
+      const port = SystemNetdev.create({ name: h.outer, type: 'system', options }, { pool });
+      expect(port.rxqRing(0)).to.equal(options.rx_ring === '0' ? 0 : 64);
+      const frames = Array.from({ length: 3000 }, (_, i) => udpFrame(i % 16, i));
+      expect(sendFromNs(h.ns, h.inner, frames).sent).to.equal(3000);
+      // Every frame is in the socket or counted as dropped once sending returned (softirq delivery
+      // may still be under way under load): read until they add up.
+      const got: string[] = [];
+      await waitUntil(() => {
+        got.push(...sweep(port, pool));
+        return got.length + port.rxqStats(0).drops >= 3000;
+      }, 20000, 'received + dropped to reach 3000');
+      const s = port.rxqStats(0);
+      expect(s.drops).to.be.greaterThan(0);
+      expect(got.length).to.be.lessThan(3000);
+      expect(got.length + s.drops).to.equal(3000);
+      expect(port.stats().rx_dropped).to.equal(s.drops);
+      port.destroy();
+    });
+  }
 
   it('wakes a PMD asleep on its doorbell when a frame comes (the watcher rings it)', async () => {
     const h = topo.hosts[1]!;

@@ -1,15 +1,18 @@
 /*
  * AF_PACKET sockets of a `system` port: receive sockets (one per rxq, joined in a PACKET_FANOUT
  * group in hash mode when there are several), transmit-only sockets (one per txq), batched
- * recvmmsg straight into the packet pool's SharedArrayBuffer, sends from it through a PACKET_TX_RING
+ * receive from a PACKET_RX_RING (rx_ring.c) or recvmmsg into the packet pool's SharedArrayBuffer, send from it through a PACKET_TX_RING
  * (tx_ring.c) or sendmmsg, kernel drop
  * counters (PACKET_STATISTICS) and interface facts (ifindex, MTU, flags).
  *
  * JS-facing functions (all synchronous):
- *   openRx(ifname, fanoutId, rcvbuf) -> [fd, fanoutId]
+ *   openRx(ifname, fanoutId, rcvbuf, ringFrames = 0, ringCap = 0) -> [fd, fanoutId]
  *       fanoutId -1: no fanout group; -2: create a group with a kernel-chosen unique id (returned;
- *       it may be 0); 0..65535: join that group. rcvbuf > 0: SO_RCVBUFFORCE (falls back to SO_RCVBUF). Throws an
+ *       it may be 0); 0..65535: join that group. rcvbuf > 0: SO_RCVBUFFORCE (falls back to SO_RCVBUF).
+ *       ringFrames > 0: frames arrive through a PACKET_RX_RING of that many frames, each holding
+ *       ringCap bytes (rx_ring.c), or through recvmmsg where the kernel refuses the ring. Throws an
  *       errno Error (EPERM without CAP_NET_RAW, ENODEV for a missing interface).
+ *   rxRing(fd) -> frames                  frames of fd's RX ring, 0 when it is read with recvmmsg.
  *   openTx(ifname, ringFrames = 0) -> fd  a socket bound to the interface with protocol 0: it sends
  *                                         and never receives. ringFrames > 0: it sends through a
  *                                         PACKET_TX_RING of that many 2 KiB frames (rounded up to
@@ -17,7 +20,7 @@
  *                                         the ring.
  *   txRing(fd) -> frames                  frames of fd's TX ring, 0 when it sends with sendmmsg.
  *   recv(fd, data: Uint8Array, offs: Int32Array, lens: Int32Array, n, cap) -> count | -errno
- *       recvmmsg of up to n frames, frame i into data[offs[i] .. offs[i] + cap). lens[i] = the
+ *       up to n frames (from the RX ring, or with recvmmsg), frame i into data[offs[i] .. offs[i] + cap). lens[i] = the
  *       frame's length; a frame longer than cap has lens[i] > cap (truncated copy: an rx error for
  *       the caller). A VLAN tag the kernel moved out of the frame (PACKET_AUXDATA) is put back in
  *       front of the EtherType by moving the MAC addresses 4 bytes down: then offs[i] -= 4 (the
@@ -32,6 +35,7 @@
  *   ifInfo(ifname) -> [ifindex, mtu, flags]   (no privileges needed; throws ENODEV)
  *   close(fd)
  */
+#include "rx_ring.h"
 #include "tx_ring.h"
 #include "util.h"
 
@@ -50,9 +54,6 @@
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif
-#ifndef TP_STATUS_VLAN_TPID_VALID
-#define TP_STATUS_VLAN_TPID_VALID (1 << 6)
-#endif
 
 static int if_index_of(const char *name) {
   unsigned idx = if_nametoindex(name);
@@ -61,6 +62,7 @@ static int if_index_of(const char *name) {
 }
 
 static int fail_close(int fd, int err) {
+  tsvs_rx_ring_release(fd);
   close(fd);
   errno = err;
   return -1;
@@ -76,13 +78,16 @@ static int bind_to(int fd, int ifindex, int proto) {
 }
 
 /* Returns the fd (and the group id in *group) or -1 with errno. */
-static int open_rx(const char *ifname, int fanout, int rcvbuf, int *group) {
+static int open_rx(const char *ifname, int fanout, int rcvbuf, int ring, int cap, int *group) {
   /* Protocol 0 at creation: the socket receives nothing until bind() names the interface, so it
    * never sees another interface's frames. */
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int ifindex = if_index_of(ifname);
   if (ifindex == 0) return fail_close(fd, ENODEV);
+  /* Before bind and fanout (a socket in a fanout group cannot get a ring). A kernel that refuses
+   * the ring leaves a socket read with recvmmsg. */
+  if (ring > 0) (void)tsvs_rx_ring_setup(fd, ring, cap);
   int one = 1;
   if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) return fail_close(fd, errno);
   /* Own transmissions: PACKET_IGNORE_OUTGOING for a lone socket, the fanout flag below for a group
@@ -111,16 +116,17 @@ static int open_rx(const char *ifname, int fanout, int rcvbuf, int *group) {
 }
 
 static napi_value OpenRx(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 5;
+  napi_value argv[5];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IFNAMSIZ + 1];
-  int32_t fanout, rcvbuf;
+  int32_t fanout, rcvbuf, ring = 0, cap = 0;
   if (tsvs_arg_str(env, argv[0], "ifname", name, sizeof name) || tsvs_arg_i32(env, argv[1], "fanoutId", &fanout) ||
-      tsvs_arg_i32(env, argv[2], "rcvbuf", &rcvbuf))
+      tsvs_arg_i32(env, argv[2], "rcvbuf", &rcvbuf) ||
+      (argc > 3 && tsvs_arg_i32(env, argv[3], "ringFrames", &ring)) || (argc > 4 && tsvs_arg_i32(env, argv[4], "ringCap", &cap)))
     return NULL;
   int group = 0;
-  int fd = open_rx(name, fanout, rcvbuf, &group);
+  int fd = open_rx(name, fanout, rcvbuf, ring, cap, &group);
   if (fd < 0) return tsvs_throw_errno(env, errno, NULL);
   napi_value arr;
   NAPI_OK(napi_create_array_with_length(env, 2, &arr));
@@ -188,6 +194,12 @@ static napi_value Recv(napi_env env, napi_callback_info info) {
   if (batch_args(env, argv, &fd, &data, &offs, &lens, &n, &dlen) || tsvs_arg_i32(env, argv[5], "cap", &cap))
     return NULL;
   if (n == 0) return tsvs_int(env, 0);
+  for (int i = 0; i < n; i++)
+    if (offs[i] < 4 || cap < 14 || (size_t)offs[i] + (size_t)cap > dlen) {
+      napi_throw_range_error(env, NULL, "recv: a frame range lies outside data (or headroom < 4)");
+      return NULL;
+    }
+  if (tsvs_rx_ring_frames(fd) > 0) return tsvs_int(env, tsvs_rx_ring_recv(fd, data, offs, lens, n, cap));
   struct mmsghdr msgs[TSVS_MAX_BATCH];
   struct iovec iov[TSVS_MAX_BATCH];
   union {
@@ -195,12 +207,7 @@ static napi_value Recv(napi_env env, napi_callback_info info) {
     char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
   } ctl[TSVS_MAX_BATCH];
   for (int i = 0; i < n; i++) {
-    int32_t o = offs[i];
-    if (o < 4 || cap < 14 || (size_t)o + (size_t)cap > dlen) {
-      napi_throw_range_error(env, NULL, "recv: a frame range lies outside data (or headroom < 4)");
-      return NULL;
-    }
-    iov[i].iov_base = data + o;
+    iov[i].iov_base = data + offs[i];
     iov[i].iov_len = (size_t)cap;
     memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
     msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -222,18 +229,9 @@ static napi_value Recv(napi_env env, napi_callback_info info) {
           c->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata)))
         continue;
       const struct tpacket_auxdata *aux = (const struct tpacket_auxdata *)CMSG_DATA(c);
-      /* The kernel strips 802.1Q/802.1ad tags into metadata before packet taps see the frame
-       * (skb_vlan_untag); put the tag back where it was, as OVS netdev-linux does. */
       if (aux->tp_vlan_tci || (aux->tp_status & TP_STATUS_VLAN_VALID)) {
         uint16_t tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
-        uint8_t *p = data + offs[i];
-        memmove(p - 4, p, 12);
-        p[8] = (uint8_t)(tpid >> 8);
-        p[9] = (uint8_t)tpid;
-        p[10] = (uint8_t)(aux->tp_vlan_tci >> 8);
-        p[11] = (uint8_t)aux->tp_vlan_tci;
-        offs[i] -= 4;
-        lens[i] = (int32_t)len + 4;
+        tsvs_vlan_put_back(data, &offs[i], &lens[i], tpid, aux->tp_vlan_tci);
       }
     }
   }
@@ -355,6 +353,15 @@ static napi_value TxRing(napi_env env, napi_callback_info info) {
   return tsvs_int(env, tsvs_tx_ring_frames(fd));
 }
 
+static napi_value RxRing(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
+  return tsvs_int(env, tsvs_rx_ring_frames(fd));
+}
+
 static napi_value Close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -362,6 +369,7 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   int32_t fd;
   if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
   tsvs_tx_ring_release(fd);
+  tsvs_rx_ring_release(fd);
   if (fd >= 0 && close(fd) < 0 && errno != EINTR) return tsvs_throw_errno(env, errno, "close");
   return tsvs_undefined(env);
 }
@@ -370,6 +378,7 @@ napi_status tsvs_init_packet_socket(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     TSVS_FN("openRx", OpenRx), TSVS_FN("openTx", OpenTx), TSVS_FN("recv", Recv), TSVS_FN("send", Send),
     TSVS_FN("stats", Stats),   TSVS_FN("ifInfo", IfInfo), TSVS_FN("close", Close),   TSVS_FN("txRing", TxRing),
+    TSVS_FN("rxRing", RxRing),
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -15,7 +15,11 @@ import { fileURLToPath } from 'node:url';
 
 export interface NativeNetdev {
   /** fanoutId: -1 no group, -2 create one (its id is returned), 0..65535 join that group. */
-  openRx(ifname: string, fanoutId: number, rcvbuf: number): [fd: number, fanoutId: number];
+  /** ringFrames > 0: frames arrive through a PACKET_RX_RING of that many frames of ringCap bytes,
+   * or through recvmmsg if the kernel refuses the ring (rxRing tells which). */
+  openRx(ifname: string, fanoutId: number, rcvbuf: number, ringFrames?: number, ringCap?: number): [fd: number, fanoutId: number];
+  /** Frames of fd's RX ring; 0 when fd is read with recvmmsg. */
+  rxRing(fd: number): number;
   /** ringFrames > 0: sends go through a PACKET_TX_RING of that many 2 KiB frames (rounded up to 32),
    * or through sendmmsg if the kernel refuses the ring (txRing tells which). */
   openTx(ifname: string, ringFrames?: number): number;

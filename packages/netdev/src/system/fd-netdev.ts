@@ -4,8 +4,8 @@
  * (system.ts, internal.ts); receiving, sending, counters and doorbells are here.
  *
  * Receive (rxqRecv, the rxq's one poller): each thread's object keeps a stash of up to 64 pool
- * buffers per rxq; one native call (recvmmsg, or a read() loop for a TAP) fills as many as there
- * are frames, straight into the pool's SharedArrayBuffer; the filled ones get M_LEN / M_OFF and are
+ * buffers per rxq; one native call (copies from the rxq socket's PACKET_RX_RING, recvmmsg, or a
+ * read() loop for a TAP) fills as many as there are frames, in the pool's SharedArrayBuffer; the filled ones get M_LEN / M_OFF and are
  * handed out, the rest stay stashed for the next call (an idle poll allocates and frees nothing).
  * A frame longer than a buffer's data room is an rx error (its buffer goes back to the pool).
  *
@@ -145,6 +145,12 @@ export abstract class FdNetdev implements Netdev {
   /** The interface's MTU now (ioctl SIOCGIFMTU). Throws NativeError (ENODEV) if it is gone. */
   mtu(): number {
     return this.a.ifInfo(this.name)[1];
+  }
+
+  /** Frames of rxq `rxq`'s PACKET_RX_RING; 0 when it is read with recvmmsg (rx_ring=0, a kernel
+   * without rings) or is a TAP. */
+  rxqRing(rxq: number): number {
+    return this.tap ? 0 : this.a.rxRing(this.shared.rxFds[rxq]!);
   }
 
   /** Frames of txq `txq`'s PACKET_TX_RING; 0 when it sends with sendmmsg (tx_ring=0, a kernel

@@ -9,6 +9,11 @@
  *             PACKET_IGNORE_OUTGOING: the port never receives what it (or anything else) sends.
  *   n_txq=N   (1..64, default 1)  transmit-only sockets (bound with protocol 0: they receive nothing)
  *   rcvbuf=B  (0..2^30, default 1048576) SO_RCVBUFFORCE of each rxq socket, bytes (0: kernel default)
+ *   rx_ring=F (0..65536, default 512) frames of each rxq socket's PACKET_RX_RING (each holding a
+ *             frame as long as a pool buffer's data room, 2 KiB for the default pool; rounded up to a
+ *             64 KiB block): the kernel copies frames in, the PMD reads them without a system call
+ *             (native/src/rx_ring.c); 0, or a kernel that refuses the ring: recvmmsg, and rcvbuf
+ *             applies
  *   tx_ring=F (0..65536, default 512) frames of each txq socket's PACKET_TX_RING (2 KiB each, rounded
  *             up to 32): a send burst is one send() (native/src/tx_ring.c says why); 0, or a kernel
  *             that refuses the ring: sendmmsg
@@ -29,10 +34,12 @@ import type { FdShared } from './fd-netdev.js';
 import { checkIfName, openError } from './open-error.js';
 import { watchRxqFd } from './watcher.js';
 
+/** Default frames of an rxq's RX ring: 1 MiB with the default pool, as the default rcvbuf. */
+export const RX_RING_FRAMES = 512;
 /** Default frames of a txq's TX ring: 1 MiB, a few batches of every PMD in flight at once. */
 export const TX_RING_FRAMES = 512;
 
-const OPTION_KEYS = ['n_rxq', 'n_txq', 'rcvbuf', 'tx_ring'] as const;
+const OPTION_KEYS = ['n_rxq', 'n_txq', 'rcvbuf', 'rx_ring', 'tx_ring'] as const;
 
 export class SystemNetdev extends FdNetdev {
   readonly type = 'system';
@@ -44,6 +51,7 @@ export class SystemNetdev extends FdNetdev {
     const nRxq = o.int('n_rxq', 1, 1, 32);
     const nTxq = o.int('n_txq', 1, 1, 64);
     const rcvbuf = o.int('rcvbuf', 1 << 20, 0, 1 << 30);
+    const rxRing = o.int('rx_ring', RX_RING_FRAMES, 0, 65536);
     const txRing = o.int('tx_ring', TX_RING_FRAMES, 0, 65536);
     checkIfName('system', spec.name);
     let a;
@@ -58,7 +66,7 @@ export class SystemNetdev extends FdNetdev {
       ifindex = a.ifInfo(spec.name)[0];
       for (let q = 0; q < nRxq; q++) {
         // The first socket creates a fanout group with a kernel-chosen id; the others join it.
-        const [fd, g] = a.openRx(spec.name, nRxq === 1 ? -1 : q === 0 ? -2 : group, rcvbuf);
+        const [fd, g] = a.openRx(spec.name, nRxq === 1 ? -1 : q === 0 ? -2 : group, rcvbuf, rxRing, ctx.pool.dataRoom);
         rxFds.push(fd);
         if (q === 0) group = g;
       }
