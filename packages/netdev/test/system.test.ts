@@ -106,12 +106,12 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
     expect(pool.sharedFreeCount()).to.equal(2048);
   });
 
-  // rx_ring: the default RX ring, and recvmmsg.
+  // n_rxq_desc: the default RX ring, and recvmmsg.
   for (const [rxRing, frames] of [[undefined, 512], ['0', 0]] as const) {
-    it(`receives frames sent from inside the namespace with exact bytes (VLAN and QinQ tags put back; rx_ring=${rxRing ?? 'default'})`, async () => {
+    it(`receives frames sent from inside the namespace with exact bytes (VLAN and QinQ tags put back; n_rxq_desc=${rxRing ?? 'default'})`, async () => {
       const h = topo.hosts[0]!;
       const pool = PacketPool.create({ nBufs: 512 });
-      const port = SystemNetdev.create({ name: h.outer, type: 'system', options: rxRing === undefined ? {} : { rx_ring: rxRing } }, { pool });
+      const port = SystemNetdev.create({ name: h.outer, type: 'system', options: rxRing === undefined ? {} : { n_rxq_desc: rxRing } }, { pool });
       expect(port.rxqRing(0)).to.equal(frames);
       const input = [...captureFrames('VlanPackets.pcap'), ...captureFrames('802.1ad_QinQ.pcap'), ...captureFrames('dns_udp.pcap'),
         ...captureFrames('ipv6_options.pcap'), ...captureFrames('arp.pcap'), ...captureFrames('LLDP_and_CDP.pcap')];
@@ -142,12 +142,12 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
     });
   }
 
-  // tx_ring: the default ring, sendmmsg, and a ring of 32 frames that the 150 frames wrap 4 times.
+  // n_txq_desc: the default ring, sendmmsg, and a ring of 32 frames that the 150 frames wrap 4 times.
   for (const [txRing, frames] of [[undefined, 512], ['0', 0], ['32', 32]] as const) {
-    it(`frames it sends arrive inside the namespace with exact bytes; counters exact (tx_ring=${txRing ?? 'default'})`, async () => {
+    it(`frames it sends arrive inside the namespace with exact bytes; counters exact (n_txq_desc=${txRing ?? 'default'})`, async () => {
       const h = topo.hosts[1]!;
       const pool = PacketPool.create({ nBufs: 512 });
-      const options: Record<string, string> = { n_txq: '2', ...(txRing === undefined ? {} : { tx_ring: txRing }) };
+      const options: Record<string, string> = { n_txq: '2', ...(txRing === undefined ? {} : { n_txq_desc: txRing }) };
       const port = SystemNetdev.create({ name: h.outer, type: 'system', options }, { pool });
       expect([port.txqRing(0), port.txqRing(1)]).to.deep.equal([frames, frames]);
       const input = [...captureFrames('VlanPackets.pcap'), ...captureFrames('dns_tcp.pcap'), ...captureFrames('IcmpPackets.pcap'),
@@ -232,12 +232,12 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
   });
 
   // The ring's frames carry a virtio_net_hdr, with which the kernel skips its MTU check: the addon
-  // makes it, and must agree with the kernel's own check on the sendmmsg path (tx_ring=0).
+  // makes it, and must agree with the kernel's own check on the sendmmsg path (n_txq_desc=0).
   for (const txRing of ['512', '0']) {
-    it(`refuses what the kernel refuses at MTU 1500, in place, the frames around it sent (tx_ring=${txRing})`, async () => {
+    it(`refuses what the kernel refuses at MTU 1500, in place, the frames around it sent (n_txq_desc=${txRing})`, async () => {
       const h = topo.hosts[1]!;
       const pool = PacketPool.create({ nBufs: 256 });
-      const port = SystemNetdev.create({ name: h.outer, type: 'system', options: { tx_ring: txRing } }, { pool });
+      const port = SystemNetdev.create({ name: h.outer, type: 'system', options: { n_txq_desc: txRing } }, { pool });
       const tagged = udpFrame(5, 5, 1518); // 1500 + 14 + an 802.1Q tag: allowed
       tagged.set([0x81, 0x00, 0x00, 0x0a, 0x08, 0x00], 12);
       const frames = [udpFrame(1, 1, 1000), udpFrame(2, 2, 1515), udpFrame(3, 3, 1514), tagged, udpFrame(4, 4, 1519), udpFrame(6, 6, 60)];
@@ -253,12 +253,12 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
 
   // A 64-frame RX ring, and recvmmsg with rcvbuf=0: the kernel default (~200 KiB, a few hundred
   // small frames); nobody reads meanwhile.
-  for (const options of [{ rx_ring: '64' }, { rx_ring: '0', rcvbuf: '0' }] as Record<string, string>[]) {
+  for (const options of [{ n_rxq_desc: '64' }, { n_rxq_desc: '0', rcvbuf: '0' }] as Record<string, string>[]) {
     it(`counts kernel drops when the socket buffer overflows (received + dropped = sent; ${JSON.stringify(options)})`, async () => {
       const h = topo.hosts[0]!;
       const pool = PacketPool.create({ nBufs: 4096 });
       const port = SystemNetdev.create({ name: h.outer, type: 'system', options }, { pool });
-      expect(port.rxqRing(0)).to.equal(options.rx_ring === '0' ? 0 : 64);
+      expect(port.rxqRing(0)).to.equal(options.n_rxq_desc === '0' ? 0 : 64);
       const frames = Array.from({ length: 3000 }, (_, i) => udpFrame(i % 16, i));
       expect(sendFromNs(h.ns, h.inner, frames).sent).to.equal(3000);
       // Every frame is in the socket or counted as dropped once sending returned (softirq delivery
@@ -323,7 +323,7 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
     };
     expect(err({ name: 'tsvsnosuch0' })).to.equal('cannot open system port tsvsnosuch0: No such device');
     expect(err({ name: h.outer, options: { n_rxq: '0' } })).to.equal(`${h.outer}: bad value '0' for option n_rxq (want an integer in [1, 32])`);
-    expect(err({ name: h.outer, options: { tx_ring: '-1' } })).to.equal(`${h.outer}: bad value '-1' for option tx_ring (want an integer in [0, 65536])`);
+    expect(err({ name: h.outer, options: { n_txq_desc: '-1' } })).to.equal(`${h.outer}: bad value '-1' for option n_txq_desc (want an integer in [0, 65536])`);
     expect(err({ name: h.outer, options: { bogus: '1' } })).to.match(/unknown option 'bogus' for a system port/);
     expect(err({ name: 'a/b' })).to.match(/^cannot open system port a\/b: not a valid interface name/);
     expect(err({ name: 'x'.repeat(16) })).to.match(/not a valid interface name/);

@@ -1,8 +1,11 @@
 /**
  * `pnpm bench sysport [--json] [--n N] [--reps R]`: cost per packet of receiving and sending on a
  * live interface (a veth pair, its peer in a network namespace made by tools/netns) through
- *   - addon: the `system` port (@tsvs/netdev: the N-API addon's recvmmsg / sendmmsg straight into
- *            and out of PacketPool buffers), bursts of 32 (NETDEV_MAX_BURST); also bursts of 1
+ *   - addon: the `system` port (@tsvs/netdev: the N-API addon, copying from the PACKET_RX_RING into
+ *            PacketPool buffers and from them into the PACKET_TX_RING), bursts of 32
+ *            (NETDEV_MAX_BURST); also bursts of 1
+ *   - noring: the same port with n_rxq_desc=0 n_txq_desc=0 (recvmmsg / sendmmsg straight into and out of
+ *            the pool buffers: the previous implementation), bursts of 32
  *   - pcap:  node_pcap 3.1.0 (libpcap; one 'packet' event per frame on the main thread, immediate
  *            mode as a switch needs; inject() = pcap_inject, one send(2) per frame)
  * 64-byte UDP frames, N per run (default 100000), median of R runs (default 3).
@@ -16,7 +19,8 @@
  *   rx = drain + (fill with that receiver open - fill with no receiver).
  * Chunks keep the queues short, as in steady state (a queue of 100k skbs would be cold memory).
  * The pcap path copies each frame into a pool buffer (what a pcap-based port would have to do:
- * libpcap owns the buffer it delivers); the addon receives into pool buffers and copies nothing.
+ * libpcap owns the buffer it delivers); so does the addon from its RX ring (noring: recvmmsg
+ * writes into the pool buffers).
  * node_pcap runs in a child process: it loads in one thread only, and its close() leaves a uv
  * handle that keeps the process alive until another frame comes (ARCHITECTURE.md §3), so the
  * child exits explicitly.
@@ -176,14 +180,17 @@ function pcapChild(args: string[]): Record<string, number> {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
 
+/** The addon as it was before the rings: recvmmsg and sendmmsg (the previous implementation). */
+const NO_RINGS = { n_rxq_desc: '0', n_txq_desc: '0' };
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number): number => Math.round(x * 10) / 10;
 const txPackets = (ifname: string): number => Number(readFileSync(`/sys/class/net/${ifname}/statistics/tx_packets`, 'utf8'));
 
 /** Addon receive: fill and drain ns/packet, chunks of CHUNK frames, bursts of `burst`. */
-function addonRx(outer: string, ns: string, n: number, burst: number): { fillNs: number; drainNs: number; drops: number } {
+function addonRx(outer: string, ns: string, n: number, burst: number, options: Record<string, string> = {}): { fillNs: number; drainNs: number; drops: number } {
   const pool = PacketPool.create({ nBufs: 4096 });
-  const port = SystemNetdev.create({ name: outer, type: 'system' }, { pool });
+  const port = SystemNetdev.create({ name: outer, type: 'system', options }, { pool });
   const sender = new Sender(ns);
   try {
     const ids = new Uint32Array(BURST);
@@ -304,9 +311,9 @@ function prepared(pool: PacketPool, n: number): Uint32Array {
   return ids;
 }
 
-function addonTx(outer: string, n: number, burst: number): { ns: number; lost: number } {
+function addonTx(outer: string, n: number, burst: number, options: Record<string, string> = {}): { ns: number; lost: number } {
   const pool = PacketPool.create({ nBufs: n + 1024 });
-  const port = SystemNetdev.create({ name: outer, type: 'system' }, { pool });
+  const port = SystemNetdev.create({ name: outer, type: 'system', options }, { pool });
   try {
     const ids = prepared(pool, n);
     const before = txPackets(outer);
@@ -364,12 +371,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       add('addon_rx_fill_ns_per_pkt', a.fillNs); add('addon_rx_drain_ns_per_pkt', a.drainNs); add('addon_rx_drops', a.drops);
       const a1 = addonRx(outer, ns, n, 1);
       add('addon_rx_burst1_drain_ns_per_pkt', a1.drainNs);
+      const a0 = addonRx(outer, ns, n, BURST, NO_RINGS);
+      add('noring_rx_fill_ns_per_pkt', a0.fillNs); add('noring_rx_drain_ns_per_pkt', a0.drainNs); add('noring_rx_drops', a0.drops);
       const p = pcapChild(['--sysport-pcap-rx', outer, ns, String(n)]);
       add('pcap_rx_fill_ns_per_pkt', p['fillNs']!); add('pcap_rx_drain_ns_per_pkt', p['drainNs']!); add('pcap_rx_drops', p['drops']!);
       const at = addonTx(outer, n, BURST);
       add('addon_tx_ns_per_pkt', at.ns); add('addon_tx_lost', at.lost);
       const at1 = addonTx(outer, n, 1);
       add('addon_tx_burst1_ns_per_pkt', at1.ns);
+      const at0 = addonTx(outer, n, BURST, NO_RINGS);
+      add('noring_tx_ns_per_pkt', at0.ns); add('noring_tx_lost', at0.lost);
       const pt = pcapChild(['--sysport-pcap-tx', outer, String(n)]);
       add('pcap_tx_ns_per_pkt', pt['ns']!); add('pcap_tx_lost', pt['lost']!);
     }
@@ -382,12 +393,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const base = m['fill_no_receiver_ns_per_pkt']!;
     const addonRxNs = round(m['addon_rx_drain_ns_per_pkt']! + m['addon_rx_fill_ns_per_pkt']! - base);
     const pcapRxNs = round(m['pcap_rx_drain_ns_per_pkt']! + m['pcap_rx_fill_ns_per_pkt']! - base);
+    const noringRxNs = round(m['noring_rx_drain_ns_per_pkt']! + m['noring_rx_fill_ns_per_pkt']! - base);
     return {
       frame_bytes: FRAME, burst: BURST, packets_per_run: n, reps,
       addon_rx_ns_per_pkt: addonRxNs, pcap_rx_ns_per_pkt: pcapRxNs,
       addon_tx_ns_per_pkt: m['addon_tx_ns_per_pkt'], pcap_tx_ns_per_pkt: m['pcap_tx_ns_per_pkt'],
       rx_pcap_over_addon: round(pcapRxNs / addonRxNs),
       tx_pcap_over_addon: round(m['pcap_tx_ns_per_pkt']! / m['addon_tx_ns_per_pkt']!),
+      noring_rx_ns_per_pkt: noringRxNs, noring_tx_ns_per_pkt: m['noring_tx_ns_per_pkt'],
+      rx_noring_over_addon: round(noringRxNs / addonRxNs),
+      tx_noring_over_addon: round(m['noring_tx_ns_per_pkt']! / m['addon_tx_ns_per_pkt']!),
       ...m,
     };
   } finally {

@@ -147,13 +147,13 @@ export abstract class FdNetdev implements Netdev {
     return this.a.ifInfo(this.name)[1];
   }
 
-  /** Frames of rxq `rxq`'s PACKET_RX_RING; 0 when it is read with recvmmsg (rx_ring=0, a kernel
+  /** Frames of rxq `rxq`'s PACKET_RX_RING; 0 when it is read with recvmmsg (n_rxq_desc=0, a kernel
    * without rings) or is a TAP. */
   rxqRing(rxq: number): number {
     return this.tap ? 0 : this.a.rxRing(this.shared.rxFds[rxq]!);
   }
 
-  /** Frames of txq `txq`'s PACKET_TX_RING; 0 when it sends with sendmmsg (tx_ring=0, a kernel
+  /** Frames of txq `txq`'s PACKET_TX_RING; 0 when it sends with sendmmsg (n_txq_desc=0, a kernel
    * without rings) or is a TAP. */
   txqRing(txq: number): number {
     return this.tap ? 0 : this.a.txRing(this.shared.txFds[txq % this.nTxq]!);

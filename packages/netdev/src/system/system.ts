@@ -9,14 +9,14 @@
  *             PACKET_IGNORE_OUTGOING: the port never receives what it (or anything else) sends.
  *   n_txq=N   (1..64, default 1)  transmit-only sockets (bound with protocol 0: they receive nothing)
  *   rcvbuf=B  (0..2^30, default 1048576) SO_RCVBUFFORCE of each rxq socket, bytes (0: kernel default)
- *   rx_ring=F (0..65536, default 512) frames of each rxq socket's PACKET_RX_RING (each holding a
- *             frame as long as a pool buffer's data room, 2 KiB for the default pool; rounded up to a
- *             64 KiB block): the kernel copies frames in, the PMD reads them without a system call
- *             (native/src/rx_ring.c); 0, or a kernel that refuses the ring: recvmmsg, and rcvbuf
- *             applies
- *   tx_ring=F (0..65536, default 512) frames of each txq socket's PACKET_TX_RING (2 KiB each, rounded
- *             up to 32): a send burst is one send() (native/src/tx_ring.c says why); 0, or a kernel
- *             that refuses the ring: sendmmsg
+ *   n_rxq_desc=F (0..65536, default 512) frames of each rxq socket's PACKET_RX_RING, each holding
+ *             a frame as long as a pool buffer's data room (2 KiB with the default pool), in 64 KiB
+ *             blocks: the kernel copies frames in, the PMD reads them without a system call
+ *             (native/src/rx_ring.c). 0, or a kernel that refuses the ring: recvmmsg, and rcvbuf
+ *             applies. (The name is OVS's for a DPDK port's ring size.)
+ *   n_txq_desc=F (0..65536, default 512) frames of each txq socket's PACKET_TX_RING (2 KiB each,
+ *             rounded up to 32): a send burst is one send() (native/src/tx_ring.c says why). 0, or
+ *             a kernel that refuses the ring: sendmmsg
  *
  * Every rxq socket puts the interface in promiscuous mode (PACKET_MR_PROMISC, dropped by the
  * kernel when the socket closes) and asks for PACKET_AUXDATA, so VLAN tags the kernel took out of
@@ -39,7 +39,7 @@ export const RX_RING_FRAMES = 512;
 /** Default frames of a txq's TX ring: 1 MiB, a few batches of every PMD in flight at once. */
 export const TX_RING_FRAMES = 512;
 
-const OPTION_KEYS = ['n_rxq', 'n_txq', 'rcvbuf', 'rx_ring', 'tx_ring'] as const;
+const OPTION_KEYS = ['n_rxq', 'n_txq', 'rcvbuf', 'n_rxq_desc', 'n_txq_desc'] as const;
 
 export class SystemNetdev extends FdNetdev {
   readonly type = 'system';
@@ -51,8 +51,8 @@ export class SystemNetdev extends FdNetdev {
     const nRxq = o.int('n_rxq', 1, 1, 32);
     const nTxq = o.int('n_txq', 1, 1, 64);
     const rcvbuf = o.int('rcvbuf', 1 << 20, 0, 1 << 30);
-    const rxRing = o.int('rx_ring', RX_RING_FRAMES, 0, 65536);
-    const txRing = o.int('tx_ring', TX_RING_FRAMES, 0, 65536);
+    const rxRing = o.int('n_rxq_desc', RX_RING_FRAMES, 0, 65536);
+    const txRing = o.int('n_txq_desc', TX_RING_FRAMES, 0, 65536);
     checkIfName('system', spec.name);
     let a;
     try {
