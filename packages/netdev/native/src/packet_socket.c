@@ -62,7 +62,7 @@ static int if_index_of(const char *name) {
 }
 
 static int fail_close(int fd, int err) {
-  tsvs_rx_ring_release(fd);
+  tsvs_ring_release(fd);
   close(fd);
   errno = err;
   return -1;
@@ -155,7 +155,7 @@ static napi_value OpenTx(napi_env env, napi_callback_info info) {
   /* Protocol 0: no receive hook is registered, the socket only transmits. */
   if (bind_to(fd, ifindex, 0) < 0) {
     int e = errno;
-    tsvs_tx_ring_release(fd);
+    tsvs_ring_release(fd);
     close(fd);
     return tsvs_throw_errno(env, e, NULL);
   }
@@ -199,7 +199,8 @@ static napi_value Recv(napi_env env, napi_callback_info info) {
       napi_throw_range_error(env, NULL, "recv: a frame range lies outside data (or headroom < 4)");
       return NULL;
     }
-  if (tsvs_rx_ring_frames(fd) > 0) return tsvs_int(env, tsvs_rx_ring_recv(fd, data, offs, lens, n, cap));
+  struct tsvs_ring *ring = tsvs_ring_of(fd, PACKET_RX_RING);
+  if (ring) return tsvs_int(env, tsvs_rx_ring_recv(ring, data, offs, lens, n, cap));
   struct mmsghdr msgs[TSVS_MAX_BATCH];
   struct iovec iov[TSVS_MAX_BATCH];
   union {
@@ -259,7 +260,8 @@ static napi_value Send(napi_env env, napi_callback_info info) {
       napi_throw_range_error(env, NULL, "send: a frame range lies outside data");
       return NULL;
     }
-  if (tsvs_tx_ring_frames(fd) > 0) return tsvs_int(env, tsvs_tx_ring_send(fd, data, offs, lens, n, res));
+  struct tsvs_ring *ring = tsvs_ring_of(fd, PACKET_TX_RING);
+  if (ring) return tsvs_int(env, tsvs_tx_ring_send(ring, fd, data, offs, lens, n, res));
   struct mmsghdr msgs[TSVS_MAX_BATCH];
   struct iovec iov[TSVS_MAX_BATCH];
   for (int i = 0; i < n; i++) {
@@ -344,22 +346,23 @@ err: {
 }
 }
 
-static napi_value TxRing(napi_env env, napi_callback_info info) {
+/* txRing(fd) / rxRing(fd): frames of fd's ring of that kind, 0 when it has none. */
+static napi_value ring_frames(napi_env env, napi_callback_info info, int kind) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
   if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
-  return tsvs_int(env, tsvs_tx_ring_frames(fd));
+  const struct tsvs_ring *r = tsvs_ring_of(fd, kind);
+  return tsvs_int(env, r ? r->frame_nr : 0);
+}
+
+static napi_value TxRing(napi_env env, napi_callback_info info) {
+  return ring_frames(env, info, PACKET_TX_RING);
 }
 
 static napi_value RxRing(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd;
-  if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
-  return tsvs_int(env, tsvs_rx_ring_frames(fd));
+  return ring_frames(env, info, PACKET_RX_RING);
 }
 
 static napi_value Close(napi_env env, napi_callback_info info) {
@@ -368,8 +371,7 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
   if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
-  tsvs_tx_ring_release(fd);
-  tsvs_rx_ring_release(fd);
+  tsvs_ring_release(fd);
   if (fd >= 0 && close(fd) < 0 && errno != EINTR) return tsvs_throw_errno(env, errno, "close");
   return tsvs_undefined(env);
 }

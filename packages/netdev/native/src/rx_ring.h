@@ -5,9 +5,7 @@
 #ifndef TSVS_NETDEV_RX_RING_H
 #define TSVS_NETDEV_RX_RING_H
 
-#include "util.h"
-
-#include <linux/if_packet.h>
+#include "ring.h"
 
 /* Missing from older linux/if_packet.h: tp_vlan_tpid is valid (Linux 3.14+). */
 #ifndef TP_STATUS_VLAN_TPID_VALID
@@ -15,14 +13,11 @@
 #endif
 
 /* Gives the socket (before bind) an RX ring of at least `frames` frames, each large enough for a
- * frame of `cap` bytes; 0, or -1 with errno (the socket is then left without a ring). */
+ * frame of `cap` bytes; 0, or -1 with errno (the socket is then left without a ring).
+ * tsvs_ring_of(fd, PACKET_RX_RING) finds it; tsvs_ring_release frees it. */
 int tsvs_rx_ring_setup(int fd, int frames, int cap);
-/* Frames of fd's ring, 0 when it has none. */
-int tsvs_rx_ring_frames(int fd);
-/* Unmaps fd's ring, if any; call before close(fd). */
-void tsvs_rx_ring_release(int fd);
-/* The ring's counterpart of recvmmsg, with the contract of recv() in packet_socket.c. */
-int tsvs_rx_ring_recv(int fd, uint8_t *data, int32_t *offs, int32_t *lens, int n, int32_t cap);
+/* The ring r's counterpart of recvmmsg, with the contract of recv() in packet_socket.c. */
+int tsvs_rx_ring_recv(struct tsvs_ring *r, uint8_t *data, int32_t *offs, int32_t *lens, int n, int32_t cap);
 
 /* The kernel takes 802.1Q/802.1ad tags out of received frames before packet sockets see them
  * (skb_vlan_untag) and reports them beside the frame; this puts the tag back in front of the

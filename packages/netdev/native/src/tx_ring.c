@@ -15,7 +15,7 @@
  * (skb_copy_ubufs) before the frame crosses into the peer's namespace, which costs more than the
  * batching saves. With a virtio_net_hdr tpacket_snd skips its MTU check, so it is done here.
  *
- * Ring: frame_nr frames of TSVS_TX_FRAME bytes in blocks of TSVS_TX_BLOCK bytes. A frame is
+ * Ring (ring.c): frame_nr frames of TSVS_TX_FRAME bytes in 64 KiB blocks. A frame is
  *   [struct tpacket2_hdr, padded to TPACKET_ALIGN (32 B)] [virtio_net_hdr, 10 B] [frame bytes]
  * so a ring frame holds frames up to TX_FRAME_MAX (2006) bytes; longer ones (jumbo MTUs) are sent
  * in their place in the batch through a companion socket without a ring (on a socket with a ring,
@@ -29,42 +29,25 @@
  * SEND_REQUEST, so this file keeps `head` equal to the kernel's: after every send() the frames the
  * kernel did not take are given back (AVAILABLE) and `head` moves back to the first of them.
  *
- * Thread safety: one ring per socket; the caller serialises sends on a socket (the txq mutex of
- * fd-netdev.ts). The fd table is written when a socket is opened or closed, before / after any
- * thread sends on it.
+ * Thread safety: the caller serialises sends on a socket (the txq mutex of fd-netdev.ts).
  */
 #include "tx_ring.h"
 
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define TSVS_TX_FRAME 2048
-#define TSVS_TX_BLOCK (1 << 16)
-#define TSVS_TX_FDS 65536
 #define TX_DATA_OFF (TPACKET_ALIGN(sizeof(struct tpacket2_hdr)))
 #define TX_FRAME_OFF (TX_DATA_OFF + sizeof(struct virtio_net_hdr))
 #define TX_FRAME_MAX ((int32_t)(TSVS_TX_FRAME - TX_FRAME_OFF))
 #define TX_BUSY (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING | TP_STATUS_WRONG_FORMAT)
 
-struct tsvs_tx_ring {
-  char ifname[IFNAMSIZ];
-  int big_fd; /* a plain socket on the same interface for frames longer than TX_FRAME_MAX */
-  uint8_t *map;
-  size_t map_len;
-  unsigned frame_nr;
-  unsigned head;
-};
-
-static struct tsvs_tx_ring *rings[TSVS_TX_FDS];
-
-static inline struct tpacket2_hdr *frame_at(struct tsvs_tx_ring *r, unsigned i) {
-  return (struct tpacket2_hdr *)(r->map + (size_t)i * TSVS_TX_FRAME);
+static inline struct tpacket2_hdr *frame_at(const struct tsvs_ring *r, unsigned i) {
+  return tsvs_ring_frame(r, i % r->frame_nr);
 }
 
 static inline uint32_t status_of(struct tpacket2_hdr *h) {
@@ -75,83 +58,52 @@ static inline void set_status(struct tpacket2_hdr *h, uint32_t s) {
   __atomic_store_n(&h->tp_status, s, __ATOMIC_RELEASE);
 }
 
-/* Undoes the socket options of a failed setup, keeping errno. */
-static int setup_failed(int fd, struct tsvs_tx_ring *r) {
-  int e = errno, zero = 0;
-  (void)setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &zero, sizeof zero);
-  if (r->big_fd >= 0) close(r->big_fd);
-  free(r);
-  errno = e;
-  return -1;
-}
-
-int tsvs_tx_ring_setup(int fd, const char *ifname, int frames) {
-  if (fd < 0 || fd >= TSVS_TX_FDS || frames <= 0) {
-    errno = EINVAL;
-    return -1;
-  }
-  unsigned per_block = TSVS_TX_BLOCK / TSVS_TX_FRAME;
-  unsigned blocks = ((unsigned)frames + per_block - 1) / per_block;
-  struct tsvs_tx_ring *r = calloc(1, sizeof *r);
-  if (!r) {
-    errno = ENOMEM;
-    return -1;
-  }
-  r->big_fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (r->big_fd < 0) return setup_failed(fd, r);
+/* A plain socket bound to the interface (protocol 0: it only sends), or -1 with errno. */
+static int open_companion(const char *ifname) {
+  int s = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
   struct sockaddr_ll sll;
   memset(&sll, 0, sizeof sll);
   sll.sll_family = AF_PACKET;
   sll.sll_ifindex = (int)if_nametoindex(ifname);
-  if (sll.sll_ifindex == 0 || bind(r->big_fd, (struct sockaddr *)&sll, sizeof sll) < 0) return setup_failed(fd, r);
-  int v = TPACKET_V2, one = 1;
-  if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof v) < 0) return setup_failed(fd, r);
-  /* Before the ring: the kernel refuses PACKET_VNET_HDR on a socket that has one (EBUSY). */
-  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) return setup_failed(fd, r);
-  struct tpacket_req req = {
-    .tp_block_size = TSVS_TX_BLOCK,
-    .tp_block_nr = blocks,
-    .tp_frame_size = TSVS_TX_FRAME,
-    .tp_frame_nr = blocks * per_block,
-  };
-  if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0) return setup_failed(fd, r);
-  size_t len = (size_t)blocks * TSVS_TX_BLOCK;
-  void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (map == MAP_FAILED) {
-    /* A ring of 0 blocks releases it, so PACKET_VNET_HDR can be turned off again. */
-    struct tpacket_req none = { 0 };
-    int e = errno;
-    (void)setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &none, sizeof none);
+  if (sll.sll_ifindex == 0 || bind(s, (struct sockaddr *)&sll, sizeof sll) < 0) {
+    int e = sll.sll_ifindex == 0 ? ENODEV : errno;
+    close(s);
     errno = e;
-    return setup_failed(fd, r);
+    return -1;
   }
+  return s;
+}
+
+int tsvs_tx_ring_setup(int fd, const char *ifname, int frames) {
+  int big = open_companion(ifname);
+  if (big < 0) return -1;
+  int one = 1, zero = 0, e;
+  /* Before the ring: the kernel refuses PACKET_VNET_HDR on a socket that has one (EBUSY). */
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) {
+    e = errno;
+    close(big);
+    errno = e;
+    return -1;
+  }
+  struct tsvs_ring *r = tsvs_ring_map(fd, PACKET_TX_RING, TSVS_TX_FRAME, frames);
+  if (!r) {
+    e = errno;
+    (void)setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &zero, sizeof zero);
+    close(big);
+    errno = e;
+    return -1;
+  }
+  r->big_fd = big;
   strncpy(r->ifname, ifname, IFNAMSIZ - 1);
-  r->map = map;
-  r->map_len = len;
-  r->frame_nr = req.tp_frame_nr;
-  __atomic_store_n(&rings[fd], r, __ATOMIC_RELEASE);
+  tsvs_ring_publish(fd, r);
   return 0;
-}
-
-int tsvs_tx_ring_frames(int fd) {
-  if (fd < 0 || fd >= TSVS_TX_FDS) return 0;
-  struct tsvs_tx_ring *r = __atomic_load_n(&rings[fd], __ATOMIC_ACQUIRE);
-  return r ? (int)r->frame_nr : 0;
-}
-
-void tsvs_tx_ring_release(int fd) {
-  if (fd < 0 || fd >= TSVS_TX_FDS) return;
-  struct tsvs_tx_ring *r = __atomic_exchange_n(&rings[fd], NULL, __ATOMIC_ACQ_REL);
-  if (!r) return;
-  munmap(r->map, r->map_len);
-  close(r->big_fd);
-  free(r);
 }
 
 /* Hands frames [head - k, head) to the kernel. Returns how many of them it took (sent, or dropped
  * by the device after taking them); *bad = index among them of a frame it refused, else -1. The
  * frames it did not take are given back and head moves back to the first of them. */
-static int flush(struct tsvs_tx_ring *r, int fd, int k, int *bad, int *err) {
+static int flush(struct tsvs_ring *r, int fd, int k, int *bad, int *err) {
   unsigned start = (r->head + r->frame_nr - (unsigned)k) % r->frame_nr;
   int rc;
   do rc = (int)send(fd, NULL, 0, MSG_DONTWAIT);
@@ -160,21 +112,21 @@ static int flush(struct tsvs_tx_ring *r, int fd, int k, int *bad, int *err) {
   *bad = -1;
   int taken = 0;
   for (; taken < k; taken++) {
-    uint32_t s = status_of(frame_at(r, (start + (unsigned)taken) % r->frame_nr));
+    uint32_t s = status_of(frame_at(r, start + (unsigned)taken));
     if (s & TP_STATUS_WRONG_FORMAT) {
       *bad = taken;
       break;
     }
     if (s & TP_STATUS_SEND_REQUEST) break;
   }
-  for (int i = taken; i < k; i++) set_status(frame_at(r, (start + (unsigned)i) % r->frame_nr), TP_STATUS_AVAILABLE);
+  for (int i = taken; i < k; i++) set_status(frame_at(r, start + (unsigned)i), TP_STATUS_AVAILABLE);
   r->head = (start + (unsigned)taken) % r->frame_nr;
   return taken;
 }
 
 /* A frame too long for a ring frame, through the ring's companion socket (on a socket with a TX
  * ring, sendmsg only flushes the ring: its data is ignored). */
-static int send_one(struct tsvs_tx_ring *r, const uint8_t *frame, int32_t len, int32_t *res) {
+static int send_one(const struct tsvs_ring *r, const uint8_t *frame, int32_t len, int32_t *res) {
   for (;;) {
     if (send(r->big_fd, frame, (size_t)len, MSG_DONTWAIT) >= 0) {
       res[3] += len;
@@ -194,8 +146,8 @@ static inline int too_long(const uint8_t *f, int32_t len, int32_t maxlen) {
   return len > maxlen && !(len <= maxlen + 4 && len >= 14 && f[12] == 0x81 && f[13] == 0x00);
 }
 
-int tsvs_tx_ring_send(int fd, const uint8_t *data, const int32_t *offs, const int32_t *lens, int n, int32_t *res) {
-  struct tsvs_tx_ring *r = rings[fd];
+int tsvs_tx_ring_send(struct tsvs_ring *r, int fd, const uint8_t *data, const int32_t *offs, const int32_t *lens, int n,
+                      int32_t *res) {
   /* With a virtio_net_hdr the kernel checks no MTU (tpacket_snd, nor packet_snd): done here. */
   int32_t maxlen = INT32_MAX - 4;
   struct ifreq ifr;
