@@ -251,6 +251,31 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
     });
   }
 
+  // The ring path reads the MTU at most every 10 ms (tx_ring.c max_len), not per burst.
+  it('follows an MTU change on a live port (ip link set mtu) on the TX ring', async () => {
+    const h = topo.hosts[1]!;
+    const pool = PacketPool.create({ nBufs: 256 });
+    const port = SystemNetdev.create({ name: h.outer, type: 'system' }, { pool });
+    try {
+      const full = udpFrame(1, 1, 1514), small = udpFrame(2, 2, 1414), after = udpFrame(3, 3, 60);
+      expect(await captureInNs(h.ns, h.inner, 1, () => {
+        expect(port.send(0, toBuffers(pool, [full]), 1)).to.equal(1);
+      })).to.deep.equal([hex(full)]);
+      spawnSync('ip', ['link', 'set', h.outer, 'mtu', '1400']);
+      await new Promise((r) => setTimeout(r, 50));
+      const frames = [full, small, after];
+      const got = await captureInNs(h.ns, h.inner, 2, () => {
+        expect(port.send(0, toBuffers(pool, frames), frames.length)).to.equal(2);
+      });
+      expect(got).to.deep.equal([small, after].map(hex));
+      expect(port.txqStats(0)).to.deep.include({ packets: 3, errors: 1 });
+    } finally {
+      spawnSync('ip', ['link', 'set', h.outer, 'mtu', '1500']);
+      port.destroy();
+    }
+    expect(pool.sharedFreeCount()).to.equal(256);
+  });
+
   // A 64-frame RX ring, and recvmmsg with rcvbuf=0: the kernel default (~200 KiB, a few hundred
   // small frames); nobody reads meanwhile.
   for (const options of [{ n_rxq_desc: '64' }, { n_rxq_desc: '0', rcvbuf: '0' }] as Record<string, string>[]) {

@@ -22,6 +22,8 @@ struct tsvs_ring {
   int kind;              /* PACKET_RX_RING or PACKET_TX_RING */
   int big_fd;            /* TX: a plain socket on the interface for frames a ring frame cannot hold; else -1 */
   char ifname[IFNAMSIZ]; /* TX: the interface, for its MTU */
+  int32_t maxlen;        /* TX: longest untagged frame the interface takes (MTU + 14), as last read */
+  int64_t maxlen_ns;     /* TX: CLOCK_MONOTONIC (ns) when maxlen was read; 0 = never */
 };
 
 /* Sets TPACKET_V2 and maps a ring of `kind` with at least `frames` frames of frame_size bytes

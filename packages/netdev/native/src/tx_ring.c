@@ -13,7 +13,8 @@
  * kernel then copies the whole frame into the skb's linear part. Without it, tpacket_fill_skb
  * attaches the ring pages as fragments, and veth copies them again into fresh pages
  * (skb_copy_ubufs) before the frame crosses into the peer's namespace, which costs more than the
- * batching saves. With a virtio_net_hdr tpacket_snd skips its MTU check, so it is done here.
+ * batching saves. With a virtio_net_hdr tpacket_snd skips its MTU check, so it is done here
+ * (against an MTU read at most 10 ms before: max_len).
  *
  * Ring (ring.c): frame_nr frames of TSVS_TX_FRAME bytes in 64 KiB blocks. A frame is
  *   [struct tpacket2_hdr, padded to TPACKET_ALIGN (32 B)] [virtio_net_hdr, 10 B] [frame bytes]
@@ -38,6 +39,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TSVS_TX_FRAME 2048
@@ -146,14 +148,30 @@ static inline int too_long(const uint8_t *f, int32_t len, int32_t maxlen) {
   return len > maxlen && !(len <= maxlen + 4 && len >= 14 && f[12] == 0x81 && f[13] == 0x00);
 }
 
-int tsvs_tx_ring_send(struct tsvs_ring *r, int fd, const uint8_t *data, const int32_t *offs, const int32_t *lens, int n,
-                      int32_t *res) {
-  /* With a virtio_net_hdr the kernel checks no MTU (tpacket_snd, nor packet_snd): done here. */
-  int32_t maxlen = INT32_MAX - 4;
+/* How long a read MTU is trusted (ns): an `ip link set mtu` takes effect within this. Why cached:
+ * one ioctl(SIOCGIFMTU) per send burst was 3 % of the PMD's time with lone frames (new TCP
+ * connections, perf); a clock read from the vDSO costs ~20 ns. */
+#define TX_MTU_TTL_NS 10000000LL
+
+/* MTU + 14 of the ring's interface, read again once TX_MTU_TTL_NS old; INT32_MAX - 4 (no limit)
+ * while the interface cannot be asked. */
+static int32_t max_len(struct tsvs_ring *r, int fd) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int64_t now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  if (r->maxlen_ns != 0 && now - r->maxlen_ns < TX_MTU_TTL_NS) return r->maxlen;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, r->ifname, IFNAMSIZ);
-  if (ioctl(fd, SIOCGIFMTU, &ifr) == 0) maxlen = ifr.ifr_mtu + 14;
+  r->maxlen = ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu + 14 : INT32_MAX - 4;
+  r->maxlen_ns = now;
+  return r->maxlen;
+}
+
+int tsvs_tx_ring_send(struct tsvs_ring *r, int fd, const uint8_t *data, const int32_t *offs, const int32_t *lens, int n,
+                      int32_t *res) {
+  /* With a virtio_net_hdr the kernel checks no MTU (tpacket_snd, nor packet_snd): done here. */
+  int32_t maxlen = max_len(r, fd);
   int sent = 0, i = 0;
   while (i < n) {
     /* Fill ring frames until a frame needs another path or the ring is full. */
