@@ -9,6 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callDaemon } from '@tsvs/control';
@@ -350,6 +351,32 @@ export function threadNices(pid: number): Array<[number, number]> {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     return [Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
   });
+}
+
+/**
+ * [tid, EEVDF slice in ns] of each thread of process `pid`: the `se.slice` line of
+ * /proc/PID/task/TID/sched (CONFIG_SCHED_DEBUG; Linux >= 6.6). Null where the kernel shows none.
+ */
+export function threadSlices(pid: number): Array<[number, number]> | null {
+  const out: Array<[number, number]> = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8');
+    } catch {
+      return null;
+    }
+    const m = /^se\.slice\s*:\s*(\d+)/m.exec(text);
+    if (!m) return null;
+    out.push([Number(tid), Number(m[1])]);
+  }
+  return out;
+}
+
+/** Whether this kernel takes a thread's own EEVDF slice (sched_setattr sched_runtime; 6.12). */
+export function customSlices(): boolean {
+  const [maj, min] = release().split('.').map(Number);
+  return maj! > 6 || (maj === 6 && min! >= 12);
 }
 
 /** The name (/proc/PID/task/TID/comm) of each thread of process `pid`. */

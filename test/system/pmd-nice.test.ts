@@ -1,10 +1,11 @@
 /**
- * The daemon's PMD threads run at nice -20 (PMD_NICE in apps/vswitchd src/switch/plugin.ts), each
- * having set its own value; every other thread keeps the process's nice. Read from
- * /proc/PID/task/TID/stat (field 19). Root only (raising a nice value needs CAP_SYS_NICE).
+ * The daemon's PMD threads run at nice -20 (PMD_NICE in apps/vswitchd src/switch/plugin.ts) with
+ * a 100 µs EEVDF slice while they sleep (PMD_WAKE_SLICE_US), each having set its own; every other
+ * thread keeps the process's nice and the default slice. Read from /proc/PID/task/TID/stat (field
+ * 19) and /proc/PID/task/TID/sched (se.slice). Root only (raising a nice value needs CAP_SYS_NICE).
  */
 import { expect } from 'chai';
-import { cleanupAll, Daemon, PREFIX, requireRoot, threadNices } from './helpers.js';
+import { cleanupAll, customSlices, Daemon, PREFIX, requireRoot, threadNices, threadSlices } from './helpers.js';
 
 describe('system: PMD threads raise their own priority (root)', function () {
   this.timeout(60_000);
@@ -21,6 +22,15 @@ describe('system: PMD threads raise their own priority (root)', function () {
     const nices = threadNices(d.pid()).map(([, n]) => n);
     expect(nices.filter((n) => n === -20), `nices ${nices.join(' ')}`).to.have.length(2);
     expect(nices.filter((n) => n !== -20 && n !== 0)).to.deep.equal([]);
+  });
+
+  it('the two PMDs, idle, have a 100 µs slice; every other thread the default', function () {
+    const slices = threadSlices(d.pid());
+    if (slices === null || !customSlices()) this.skip(); // no se.slice in /proc, or a kernel before 6.12
+    const pmds = new Set(threadNices(d.pid()).filter(([, n]) => n === -20).map(([tid]) => tid));
+    expect(slices!.filter(([tid]) => pmds.has(tid)).map(([, s]) => s)).to.deep.equal([100_000, 100_000]);
+    const others = slices!.filter(([tid]) => !pmds.has(tid)).map(([, s]) => s);
+    expect(others.filter((s) => s === 100_000), `slices ${others.join(' ')}`).to.deep.equal([]);
   });
 
   it('a PMD added by `set threads` takes it too, and a removed one takes it away', async () => {

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import type { Host, Topology } from '../../tools/netns/topology.js';
-import { cleanupAll, Daemon, hosts, inH, ping, PREFIX, reachable, requireRoot, threadNices } from './helpers.js';
+import { cleanupAll, customSlices, Daemon, hosts, inH, ping, PREFIX, reachable, requireRoot, threadNices, threadSlices } from './helpers.js';
 
 interface PmdStats { pmdId: number; counters: { recv: number; rx_naps: number; tx_held: number; sent_pkts: number; sent_batches: number } }
 
@@ -94,6 +94,8 @@ describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', functi
     await new Promise((r) => setTimeout(r, 300));
     const client = spawn('ip', ['netns', 'exec', h[0]!.ns, 'iperf3', '-c', h[1]!.ip4, '-p', String(PORT + 1), '-u', '-l', '64', '-b', '0', '-t', '2'], { stdio: 'ignore' });
     const seen = new Set<number>();
+    const slices = new Set<number>();
+    const sliceOf = (): number | undefined => threadSlices(pid)?.find(([tid]) => tid === pmd[0])?.[1];
     try {
       const done = new Promise((r) => client.once('exit', r));
       let exited = false;
@@ -101,6 +103,8 @@ describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', functi
       while (!exited) {
         const n = threadNices(pid).find(([tid]) => tid === pmd[0])?.[1];
         if (n !== undefined) seen.add(n);
+        const s = sliceOf();
+        if (s !== undefined && n === 0) slices.add(s);
         await new Promise((r) => setTimeout(r, 50));
       }
     } finally {
@@ -111,6 +115,11 @@ describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', functi
     // Idle: it sleeps again, and sets -20 before it does.
     expect(ping(h[0]!, h[1]!.ip4, 3, 0.2).received).to.equal(3);
     expect(threadNices(pid).find(([tid]) => tid === pmd[0])?.[1]).to.equal(-20);
+    if (customSlices() && sliceOf() !== undefined) {
+      // In the stream the default slice, asleep again the short one (PMD_WAKE_SLICE_US).
+      expect([...slices].some((s) => s !== 100_000), `slices at nice 0: ${[...slices].join(' ')}`).to.equal(true);
+      expect(sliceOf()).to.equal(100_000);
+    }
   });
 
   it('pmd-rx-usecs=0 stops the naps at runtime; the flood is still forwarded', async () => {

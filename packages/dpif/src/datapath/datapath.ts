@@ -66,6 +66,11 @@ export interface DatapathOptions {
   readonly rxUsecs?: number;
   /** Nice value of the PMD threads (-20..19; each sets its own), or null (default) to keep the process's. */
   readonly pmdNice?: number | null;
+  /**
+   * EEVDF slice of a PMD thread while it sleeps and wakes for lone packets, µs (0 = the kernel's
+   * default, else 100..100000; PmdLoop.setSchedLevels). Default 0. Needs Linux >= 6.12 to matter.
+   */
+  readonly pmdWakeSliceUs?: number;
   /** Tick period of the shared datapath clock, ms. Default 1. */
   readonly clockPeriodMs?: number;
   /** Most rxqs in the datapath. Default 1024. */
@@ -127,6 +132,7 @@ export class Datapath implements Dpif {
   private idleSpinUs: number;
   private rxUsecs: number;
   private readonly pmdNice: number | null;
+  private readonly pmdWakeSliceUs: number;
   private maxSleepMs: number;
   private readonly ports = new Map<number, PortRec>();
   private readonly pmds = new Map<number, PmdThread>();
@@ -169,6 +175,10 @@ export class Datapath implements Dpif {
     this.pmdNice = opts.pmdNice ?? null;
     if (this.pmdNice !== null && !(Number.isInteger(this.pmdNice) && this.pmdNice >= -20 && this.pmdNice <= 19)) {
       throw new DpifError(`pmdNice ${this.pmdNice} must be an integer -20..19`);
+    }
+    this.pmdWakeSliceUs = opts.pmdWakeSliceUs ?? 0;
+    if (!(Number.isInteger(this.pmdWakeSliceUs) && (this.pmdWakeSliceUs === 0 || (this.pmdWakeSliceUs >= 100 && this.pmdWakeSliceUs <= 100_000)))) {
+      throw new DpifError(`pmdWakeSliceUs ${this.pmdWakeSliceUs} must be 0 or an integer 100..100000`);
     }
     this.clock = DpClock.start(opts.clockPeriodMs ?? 1);
     this.execCtx = new ExecContext(this.pool, this.upcallArea, {
@@ -547,7 +557,7 @@ export class Datapath implements Dpif {
         pmdId: id, dpName: this.name, flowTable: this.table.sab, pool: this.pool.descriptor(), bank: this.bank.sab,
         counters: this.counters.descriptor(), sched: this.sched.sab, maxRxqs: this.sched.maxRxqs,
         upcallArea: this.upcallArea.sab, clock: this.clock.sab, idleSpinUs: this.idleSpinUs, maxSleepMs: this.maxSleepMs,
-        rxUsecs: this.rxUsecs, nice: this.pmdNice,
+        rxUsecs: this.rxUsecs, nice: this.pmdNice, wakeSliceUs: this.pmdWakeSliceUs,
       };
       let t: PmdThread;
       try {

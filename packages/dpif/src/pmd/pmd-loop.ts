@@ -236,13 +236,16 @@ export class PmdLoop implements OdpUpcallSink {
   private rxUsecs = 0;
   private napper: { nap(us: number): void } | null = null;
   /**
-   * Nice values (see `setNiceLevels`): `niceWake` while the PMD sleeps and wakes for lone packets,
-   * `niceStream` while it naps in a stream; `niceNow` the one set. All equal: no switching.
+   * Scheduling of this thread (see `setSchedLevels`): `wake` (nice, EEVDF slice) while the PMD
+   * sleeps and wakes for lone packets, `stream` while it naps in a stream; `schedStream` whether
+   * the stream one is set. `schedSwitch` false: no switching.
    */
   private niceWake = 0;
+  private sliceWakeNs = 0;
   private niceStream = 0;
-  private niceNow = 0;
-  private niceSetter: { threadNice(n: number): number } | null = null;
+  private schedStream = false;
+  private schedSwitch = false;
+  private schedSetter: { threadSched(nice: number, sliceNs: number): number } | null = null;
   /** Packets of the previous iteration (rx coalescing). */
   private prevRx = 0;
   /** ns napped in the current accounting window (not iteration time). */
@@ -352,7 +355,7 @@ export class PmdLoop implements OdpUpcallSink {
 
   /** Rx coalescing: gives the CPU away for pmd-rx-usecs (see the file comment). */
   private nap(): void {
-    if (this.niceNow !== this.niceStream) this.renice(this.niceStream);
+    if (!this.schedStream && this.schedSwitch) this.setSched(true);
     this.napper!.nap(this.rxUsecs);
     this.cnt[this.cb + PMD_RX_NAPS]++;
     // Nominal time: reading a clock here would allocate. The nap is taken out of the iteration
@@ -361,25 +364,30 @@ export class PmdLoop implements OdpUpcallSink {
   }
 
   /**
-   * Two nice values for this thread, which already runs at `wake` (PmdInit.nice, applied by the
-   * worker at start): `wake` whenever it goes to sleep, so that the kernel runs it at once when a
-   * lone packet wakes it (latency), and `stream` (the thread's nice before, normally the
-   * process's) from its first nap in a stream on, so that the receivers of that stream, which
-   * share the CPUs, are not starved by it. Measured (iperf3 UDP 64 B on veth, 2 vCPUs): delivered
-   * 105-111 kpps with the PMD at -20 throughout, 121-127 at 0 or -5. A transition is one
-   * setpriority(2); none happen per packet. If one fails (going back to `wake` needs
-   * CAP_SYS_NICE), switching stops and the thread keeps what it has.
+   * Two scheduling levels for this thread, which already runs at the wake level (PmdInit.nice and
+   * wakeSliceUs, applied by the worker at start). `wake` whenever it goes to sleep, so that the
+   * kernel runs it at once when a lone packet wakes it (latency): nice `wakeNice` and a short EEVDF
+   * slice `wakeSliceNs`, with which its wake-up preempts a thread that is still within a longer
+   * slice (1.4 ms by default here); nice alone does not. `stream` (nice `streamNice`, the thread's
+   * before, normally the process's; the default slice) from its first nap in a stream on, so that
+   * the receivers of that stream, which share the CPUs, are not starved by it. Measured (iperf3 UDP
+   * 64 B on veth, 2 vCPUs): delivered 105-111 kpps with the PMD at -20 throughout, 121-127 at 0 or
+   * -5. A transition is one sched_setattr(2); none happen per packet. If one fails (going back to
+   * `wake` needs CAP_SYS_NICE), switching stops and the thread keeps what it has.
    */
-  setNiceLevels(wake: number, stream: number, setter: { threadNice(n: number): number }): void {
-    this.niceSetter = setter;
-    this.niceWake = wake;
-    this.niceStream = stream;
-    this.niceNow = wake;
+  setSchedLevels(wakeNice: number, wakeSliceNs: number, streamNice: number, setter: { threadSched(nice: number, sliceNs: number): number }): void {
+    this.schedSetter = setter;
+    this.niceWake = wakeNice;
+    this.sliceWakeNs = wakeSliceNs;
+    this.niceStream = streamNice;
+    this.schedStream = false;
+    this.schedSwitch = wakeNice !== streamNice || wakeSliceNs !== 0;
   }
 
-  private renice(n: number): void {
-    if (this.niceSetter!.threadNice(n) === 0) this.niceNow = n;
-    else this.niceWake = this.niceStream = this.niceNow; // stay where we are, for good
+  private setSched(stream: boolean): void {
+    const r = stream ? this.schedSetter!.threadSched(this.niceStream, 0) : this.schedSetter!.threadSched(this.niceWake, this.sliceWakeNs);
+    if (r === 0) this.schedStream = stream;
+    else this.schedSwitch = false; // stay where we are, for good
   }
 
   /** Sets pmd-rx-usecs (µs); 0, or no addon in this thread, turns rx coalescing off. */
@@ -871,7 +879,7 @@ export class PmdLoop implements OdpUpcallSink {
     if (Atomics.load(this.ctl, 0) !== this.ctlSeen) timeout = 0;
     const before = this.tf[T_NOW]!;
     if (timeout > 0) {
-      if (this.niceNow !== this.niceWake) this.renice(this.niceWake);
+      if (this.schedStream && this.schedSwitch) this.setSched(false);
       this.cnt[this.cb + PMD_SLEEP_ITER]++;
       if (viaFd) {
         this.fdSleep.sleep(timeout);

@@ -46,6 +46,11 @@ export interface PmdInit {
    * value (its 'ready' event carries the errno).
    */
   readonly nice: number | null;
+  /**
+   * EEVDF slice (µs, 0 = the kernel's default) the PMD thread takes with `nice` while it sleeps
+   * and wakes for lone packets (PmdLoop.setSchedLevels); ignored when `nice` is null.
+   */
+  readonly wakeSliceUs: number;
 }
 
 export type PmdRequest =
@@ -84,6 +89,6 @@ export interface PmdProbe {
 
 /** Unsolicited messages from a PMD. */
 export type PmdEvent =
-  /** `niceErrno`: set when `PmdInit.nice` could not be applied (EACCES, EPERM; ENOENT: no addon). */
+  /** `niceErrno`: set when `PmdInit.nice` (and wakeSliceUs) could not be applied (EACCES, EPERM; ENOENT: no addon). */
   | { event: 'ready'; pmdId: number; niceErrno?: string }
   | { event: 'fatal'; pmdId: number; message: string };

@@ -36,9 +36,11 @@ try {
   throw e;
 }
 /**
- * The thread's own nice value (PmdInit.nice). Why: a PMD that sleeps in poll(2) between packets
- * must run as soon as the kernel wakes it; at the nice of the hosts' processes and of the daemon's
- * other threads (V8's compiler and GC helpers run for milliseconds) it waits behind them.
+ * The thread's own nice value and wake-up slice (PmdInit.nice, wakeSliceUs). Why: a PMD that
+ * sleeps in poll(2) between packets must run as soon as the kernel wakes it; at the nice of the
+ * hosts' processes and of the daemon's other threads (V8's compiler and GC helpers run for
+ * milliseconds) it waits behind them, and with the default slice it may still wait for the running
+ * thread's slice to end.
  */
 function applyNice(): string | undefined {
   if (init.nice === null) return undefined;
@@ -47,8 +49,9 @@ function applyNice(): string | undefined {
     // On Linux getpriority(PRIO_PROCESS, 0) is the calling thread's: what the thread had so far.
     const before = getPriority();
     const addon = nativeNetdev();
-    r = addon.threadNice(init.nice);
-    if (r === 0 && before !== init.nice) loop.setNiceLevels(init.nice, before, addon);
+    const sliceNs = init.wakeSliceUs * 1000;
+    r = addon.threadSched(init.nice, sliceNs);
+    if (r === 0) loop.setSchedLevels(init.nice, sliceNs, before, addon);
   } catch {
     return 'ENOENT';
   }

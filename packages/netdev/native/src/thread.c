@@ -8,9 +8,15 @@
  *                                  every nap); ns < 1 is taken as 1 (0 would restore the default)
  *   nap(us)                        clock_nanosleep(CLOCK_MONOTONIC) for `us` µs (0..1000000; a
  *                                  RangeError otherwise); a signal ends it early
- *   threadNice(nice) -> 0 | -errno setpriority(PRIO_PROCESS, gettid(), nice): the calling thread
- *                                  only (Linux threads have their own nice value); -EACCES or
- *                                  -EPERM below the current value without CAP_SYS_NICE
+ *   threadSched(nice, sliceNs)     sched_setattr(2) of the calling thread: SCHED_OTHER at `nice`
+ *     -> 0 | -errno                with an EEVDF slice of `sliceNs` (0 = the kernel's default;
+ *                                  it clamps others to 0.1..100 ms), one system call. A thread with
+ *                                  a shorter slice than the running one preempts it when it wakes
+ *                                  (Linux >= 6.12, PREEMPT_SHORT); older kernels ignore the slice.
+ *                                  Where sched_setattr is missing (ENOSYS) it falls back to
+ *                                  setpriority. -EACCES/-EPERM below the current nice without
+ *                                  CAP_SYS_NICE; RangeError for nice outside -20..19 or sliceNs
+ *                                  outside 0..100000000
  *   threadName(name) -> 0 | -errno prctl(PR_SET_NAME) for the calling thread: what top -H, ps -L,
  *                                  perf and /proc/PID/task/TID/comm show; cut to 15 bytes (the
  *                                  kernel's TASK_COMM_LEN is 16 with the NUL); RangeError over
@@ -18,6 +24,9 @@
  */
 #include "util.h"
 
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -50,13 +59,33 @@ static napi_value Nap(napi_env env, napi_callback_info info) {
   return tsvs_undefined(env);
 }
 
-static napi_value ThreadNice(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+/* include/uapi/linux/sched/types.h, SCHED_ATTR_SIZE_VER0: glibc has no wrapper or type. */
+struct tsvs_sched_attr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+};
+
+static napi_value ThreadSched(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t nice;
-  if (tsvs_arg_i32(env, argv[0], "nice", &nice)) return NULL;
-  if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) < 0) return tsvs_int(env, -errno);
+  int32_t nice, ns;
+  if (tsvs_arg_i32(env, argv[0], "nice", &nice) || tsvs_arg_i32(env, argv[1], "sliceNs", &ns)) return NULL;
+  if (nice < -20 || nice > 19 || ns < 0 || ns > 100000000) {
+    napi_throw_range_error(env, NULL, "threadSched: nice must be -20..19 and sliceNs 0..100000000");
+    return NULL;
+  }
+  pid_t tid = (pid_t)syscall(SYS_gettid);
+  struct tsvs_sched_attr a = {.size = sizeof a, .sched_policy = SCHED_OTHER, .sched_nice = nice, .sched_runtime = (uint64_t)ns};
+  if (syscall(SYS_sched_setattr, tid, &a, 0) == 0) return tsvs_int(env, 0);
+  if (errno != ENOSYS) return tsvs_int(env, -errno);
+  if (setpriority(PRIO_PROCESS, (id_t)tid, nice) < 0) return tsvs_int(env, -errno);
   return tsvs_int(env, 0);
 }
 
@@ -72,7 +101,7 @@ static napi_value ThreadName(napi_env env, napi_callback_info info) {
 }
 
 napi_status tsvs_init_thread(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {TSVS_FN("timerSlack", TimerSlack), TSVS_FN("nap", Nap), TSVS_FN("threadNice", ThreadNice),
+  napi_property_descriptor props[] = {TSVS_FN("timerSlack", TimerSlack), TSVS_FN("nap", Nap), TSVS_FN("threadSched", ThreadSched),
                                         TSVS_FN("threadName", ThreadName)};
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -45,8 +45,13 @@ export interface NativeNetdev {
   timerSlack(ns: number): number;
   /** Sleeps `us` µs (0..1000000) in clock_nanosleep. */
   nap(us: number): void;
-  /** setpriority of the calling thread only; 0 or -errno (EACCES/EPERM without CAP_SYS_NICE). */
-  threadNice(nice: number): number;
+  /**
+   * sched_setattr of the calling thread: SCHED_OTHER at `nice` with an EEVDF slice of `sliceNs`
+   * (0 = kernel default, else kernel-clamped to 0.1..100 ms), one system call; setpriority where
+   * sched_setattr is missing. 0 or -errno (EACCES/EPERM below the current nice without
+   * CAP_SYS_NICE). RangeError for nice outside -20..19 or sliceNs outside 0..1e8.
+   */
+  threadSched(nice: number, sliceNs: number): number;
   /** prctl(PR_SET_NAME) for the calling thread, cut to 15 bytes; 0 or -errno. TypeError if not a string. */
   threadName(name: string): number;
   readonly EPOLLIN: number;
