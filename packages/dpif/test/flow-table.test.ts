@@ -392,6 +392,24 @@ describe('dpif/flow table: dumps', () => {
     }), { numRuns: 40 });
   });
 
+  it('walks entries only up to the high-water mark, which freed entries reused first keep where it was', () => {
+    const t = FlowTable.create({ capacity: 4096 });
+    const ufids: Uint32Array[] = [];
+    for (let i = 0; i < 40; i++) ufids.push(t.put({ flags: CREATE, key: key(1, i), mask: M_SRC, actions: acts(1) }).ufid);
+    expect(t.entryHighWater).to.equal(40);
+    for (const u of ufids.slice(0, 30)) expect(t.del(u).error).to.equal(0);
+    const again: number[] = [];
+    for (let i = 0; i < 25; i++) again.push(t.put({ flags: CREATE, key: key(2, i), mask: M_SRC, actions: acts(2) }).entry);
+    expect(Math.max(...again)).to.be.below(40);
+    expect(t.entryHighWater).to.equal(40);
+    const d = t.dump({ terse: true });
+    const b = d.next(1000);
+    expect(b).to.have.length(35);
+    expect(d.done).to.equal(true);
+    expect(t.flush()).to.equal(35);
+    expect(t.dump({ terse: true }).next(1000)).to.have.length(0);
+  });
+
   it('several dumpers sharing one cursor (as revalidator threads share a dump) split the flows without overlap', () => {
     const t = FlowTable.create({ capacity: 256 });
     for (let i = 0; i < 200; i++) t.put({ flags: CREATE, key: key(1, i), mask: M_SRC, actions: acts(1) });

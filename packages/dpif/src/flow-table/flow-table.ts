@@ -20,7 +20,7 @@ import { mutexLock, mutexUnlock } from '@tsvs/shm';
 import {
   E_ACTS, E_GEN, E_HASH, E_PKEY, E_SUBTABLE, E_UFID, E_UFID_NEXT, E_ZGEN, ENTRY_WORDS, LINK_INDEX_MASK, LINK_TAG_SHIFT,
   FLOW_TABLE_LAYOUT_VERSION, FLOW_TABLE_MAGIC, H_ACT_FREE_TOP, H_ACT_SLOTS, H_ACTIONS_BYTES, H_CAPACITY,
-  H_EMC_INV_PROB, H_ENTRY_FREE_TOP, H_LIMBO, H_LOCK, H_MAGIC, H_MAX_PMDS, H_MAX_SUBTABLES, H_N_FLOWS,
+  H_EMC_INV_PROB, H_ENTRY_FREE_TOP, H_ENTRY_HWM, H_LIMBO, H_LOCK, H_MAGIC, H_MAX_PMDS, H_MAX_SUBTABLES, H_N_FLOWS,
   H_SECRET, H_ST_COUNT, H_ST_FREE_TOP, H_ST_VERSION, H_VERSION, QSBR_STRIDE, S_BYTES, S_F64,
   S_FLAGS_I32, S_PACKETS, S_USED, S_ZGEN_I32, ST_FULLMASK, ST_MASK, ST_NUSED, ST_RULES, ST_SEED,
   ST_STATE, ST_USED, ST_WORDS, computeLayout, type FlowTableLayout, type FlowTableParams,
@@ -480,13 +480,19 @@ export class FlowTable {
     });
   }
 
+  /** 1 + the highest entry id ever used (H_ENTRY_HWM): every live flow's entry is below it. */
+  get entryHighWater(): number {
+    return Atomics.load(this.i32, H_ENTRY_HWM);
+  }
+
   /** Deletes every flow (OVS dpif_flow_flush). Returns how many were deleted. */
   flush(): number {
     const retired: Retired = { kinds: [], ids: [] };
     let n = 0;
     mutexLock(this.i32, H_LOCK);
     try {
-      for (let e = 0; e < this.capacity; e++) {
+      const end = this.i32[H_ENTRY_HWM]!;
+      for (let e = 0; e < end; e++) {
         const eb = this.entBase + e * ENTRY_WORDS;
         if ((this.i32[eb + E_GEN]! & 1) === 0) continue;
         this.unlinkLocked(e, retired);
@@ -524,11 +530,13 @@ export class FlowTable {
     mutexLock(this.i32, H_LOCK);
     try {
       let e = Math.max(0, cursor[at]!);
-      for (; e < this.capacity && flows.length < max; e++) {
+      const end = this.i32[H_ENTRY_HWM]!;
+      for (; e < end && flows.length < max; e++) {
         if ((this.i32[this.entBase + e * ENTRY_WORDS + E_GEN]! & 1) === 0) continue;
         flows.push(terse ? { ufid: this.ufidOf(e), stats: this.readStats(e), entry: e } : this.flowInfo(e));
       }
-      Atomics.store(cursor, at, e);
+      // Nothing lives at or above the high-water mark: past it, the dump is done.
+      Atomics.store(cursor, at, e >= end ? this.capacity : e);
       return flows;
     } finally {
       mutexUnlock(this.i32, H_LOCK);
@@ -737,6 +745,7 @@ export class FlowTable {
       st = this.createSubtable(sb0, nUsed);
     }
     const ne = this.popFree(this.entryFreeBase, H_ENTRY_FREE_TOP);
+    if (ne >= this.i32[H_ENTRY_HWM]!) Atomics.store(this.i32, H_ENTRY_HWM, ne + 1);
     const slot = this.takeActionSlot(p, i);
     const i32 = this.i32, u32 = this.u32, eb = this.entBase + ne * ENTRY_WORDS, sb = this.stBase + st * ST_WORDS;
     // The subtable hash (hashMaskedWords over the used words, as the PMDs compute it) and the packed key.

@@ -24,7 +24,7 @@ import { FLOW_WORDS } from '@tsvs/packet';
 import { CACHE_LINE, I32_PER_LINE, nextPow2 } from '@tsvs/shm';
 
 export const FLOW_TABLE_MAGIC = 0x666c7462; // "fltb"
-export const FLOW_TABLE_LAYOUT_VERSION = 1;
+export const FLOW_TABLE_LAYOUT_VERSION = 2;
 
 // Header words. Line 0: constants. Line 1: writer state (under the writer lock). Line 2: the
 // subtable list version PMDs poll, alone on its line so writer traffic does not bounce it.
@@ -46,6 +46,14 @@ export const H_ST_FREE_TOP = 20;
 export const H_ST_COUNT = 21;
 /** Entries deleted but not yet back on the free stack (waiting for a grace period). */
 export const H_LIMBO = 22;
+/**
+ * Entry high-water mark: 1 + the highest entry id ever taken from the free stack. Every live entry
+ * is below it. The stack hands out ids lowest first and takes them back LIFO, so it stays near the
+ * most flows ever live at once, and whole-table walks (dump, flush) stop there instead of at
+ * `capacity` (200000 by default: a revalidator's terse dump of a few flows walked all of them,
+ * holding the writer lock, twice a second).
+ */
+export const H_ENTRY_HWM = 23;
 /** Seqlock over stList/H_ST_COUNT: odd while a writer changes the list. */
 export const H_ST_VERSION = 32;
 export const HEADER_WORDS = 64;
