@@ -4,20 +4,11 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
-import { ADDON_PATH } from '@tsvs/netdev';
+import { inAddonWorker } from './helpers.js';
 
-/** Runs `body` (CommonJS, `a` = the addon, `fs`) in a new worker; resolves with what it posts. */
-function inWorker(body: string): Promise<unknown> {
-  const src = `const { parentPort } = require('node:worker_threads'); const fs = require('node:fs');
-    const a = require(${JSON.stringify(ADDON_PATH)}); const comm = () => fs.readFileSync('/proc/thread-self/comm', 'utf8').trim();
-    ${body}`;
-  return new Promise((resolve, reject) => {
-    const w = new Worker(src, { eval: true });
-    w.once('message', (m) => { resolve(m); void w.terminate(); });
-    w.once('error', reject);
-  });
-}
+/** `body` in a new worker, with `comm()`: the thread's name. */
+const inWorker = (body: string): Promise<unknown> =>
+  inAddonWorker(body, `const comm = () => fs.readFileSync('/proc/thread-self/comm', 'utf8').trim();`);
 
 describe('netdev/system: thread names (threadName, nameThread)', () => {
   it('names the calling thread only', async () => {

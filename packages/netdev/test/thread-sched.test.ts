@@ -7,21 +7,12 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { ADDON_PATH } from '@tsvs/netdev';
+import { inAddonWorker } from './helpers.js';
 
-function inWorker(body: string): Promise<unknown> {
-  const src = `const { parentPort } = require('node:worker_threads'); const fs = require('node:fs');
-    const a = require(${JSON.stringify(ADDON_PATH)});
-    const nice = () => { const s = fs.readFileSync('/proc/thread-self/stat', 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]); };
-    const slice = () => { try { const m = /^se\\.slice\\s*:\\s*(\\d+)/m.exec(fs.readFileSync('/proc/thread-self/sched', 'utf8')); return m ? Number(m[1]) : null; } catch { return null; } };
-    ${body}`;
-  return new Promise((resolve, reject) => {
-    const w = new Worker(src, { eval: true });
-    w.once('message', (m) => { resolve(m); void w.terminate(); });
-    w.once('error', reject);
-  });
-}
+/** `body` in a new worker, with `nice()` and `slice()` (ns, null without se.slice) of the thread. */
+const inWorker = (body: string): Promise<unknown> => inAddonWorker(body, `
+  const nice = () => { const s = fs.readFileSync('/proc/thread-self/stat', 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]); };
+  const slice = () => { try { const m = /^se\\.slice\\s*:\\s*(\\d+)/m.exec(fs.readFileSync('/proc/thread-self/sched', 'utf8')); return m ? Number(m[1]) : null; } catch { return null; } };`);
 
 const [maj, min] = release().split('.').map(Number);
 const sliceKernel = (maj! > 6 || (maj === 6 && min! >= 12)) && existsSync('/proc/thread-self/sched');

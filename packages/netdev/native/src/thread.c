@@ -24,9 +24,7 @@
  */
 #include "util.h"
 
-#include <errno.h>
 #include <sched.h>
-#include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
