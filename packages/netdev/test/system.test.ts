@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { createNetdev, InternalNetdev, NetdevError, nativeNetdev, SystemNetdev } from '@tsvs/netdev';
+import { attachNetdev, createNetdev, InternalNetdev, NetdevError, nativeNetdev, SystemNetdev } from '@tsvs/netdev';
 import { DoorbellBank, PacketPool } from '@tsvs/shm';
 import { up } from '../../../tools/netns/topology.js';
 import type { Topology } from '../../../tools/netns/topology.js';
@@ -319,6 +319,41 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
     expect(r.timeouts).to.equal(0);
     expect(r.wakeups).to.be.greaterThan(0);
     port.destroy();
+  });
+
+  // The RX ring's head is shared by the threads that poll the rxq in turn (a PMD reassignment):
+  // with a head of its own, the worker's empty-ring peek would look at a frame the main thread
+  // already took and never see the new ones.
+  it('an RX ring polled by one thread, then another, then the first again: every frame once, in order; a view outlives destroy', async () => {
+    const h = topo.hosts[1]!;
+    const pool = PacketPool.create({ nBufs: 256 });
+    const bank = DoorbellBank.create(2);
+    const port = SystemNetdev.create({ name: h.outer, type: 'system' }, { pool, bank });
+    expect(port.rxqRing(0)).to.be.greaterThan(0);
+    const batch = (from: number): Uint8Array[] => Array.from({ length: 5 }, (_, i) => udpFrame(7, from + i));
+    const got: string[] = [];
+    const take = async (): Promise<void> => {
+      got.push(...(await drain(port, pool, 5)).flat());
+    };
+    sendFromNs(h.ns, h.inner, batch(0));
+    await take();
+    const count = new SharedArrayBuffer(4);
+    const w = collector({ pool: pool.descriptor(), port: port.descriptor(), rxq: 0, count, want: 5, ms: 5000, srcMac: GEN_SRC });
+    sendFromNs(h.ns, h.inner, batch(5));
+    got.push(...(await w).frames);
+    sendFromNs(h.ns, h.inner, batch(10));
+    await take();
+    expect(got).to.deep.equal(batch(0).concat(batch(5), batch(10)).map(hex));
+
+    // A second object of this thread holds a view of the ring; after destroy it reads an empty
+    // ring (zero pages), where an unmapped ring would kill the process.
+    const other = attachNetdev(port.descriptor(), pool) as SystemNetdev;
+    const ids = new Uint32Array(32);
+    expect(other.rxqRecv(0, ids, 32)).to.equal(0);
+    port.destroy();
+    sendFromNs(h.ns, h.inner, batch(15));
+    expect(other.rxqRecv(0, ids, 32)).to.equal(0);
+    other.close();
   });
 
   it('destroy closes every socket and stops the watcher; bad options and interfaces fail with one line', async () => {

@@ -30,6 +30,8 @@
  * Wake-up: 200 single frames, each sent 2 ms after the reader went to sleep; latency from just
  * before the sender's send to the reader running again, through the doorbell (the PMD's way: fd
  * watcher thread + Atomics.notify) and through poll(2) on the socket (p50 and p99, µs).
+ * Empty poll: ns per rxqRecv of an rxq with nothing queued, through the ring's peek, against the
+ * native recv it called before (empty_poll_native_over_peek) and recvmmsg (emptyPoll).
  * Checks: every received frame counted, the veth's tx_packets counter grows by N per send run.
  * Needs root; prints {"skipped": "..."} otherwise.
  */
@@ -186,6 +188,45 @@ const NO_RINGS = { n_rxq_desc: '0', n_txq_desc: '0' };
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number): number => Math.round(x * 10) / 10;
 const txPackets = (ifname: string): number => Number(readFileSync(`/sys/class/net/${ifname}/statistics/tx_packets`, 'utf8'));
+
+/**
+ * Poll of an empty rxq, ns per call (what a PMD pays per rxq and loop iteration while the rxq is
+ * idle): rxqRecv on the RX ring (a peek at the head frame's tp_status, no native call), the native
+ * recv on the same socket (what every empty poll made before the peek, without rxqRecv's own JS
+ * around it: a lower bound of the previous cost), and rxqRecv with recvmmsg (n_rxq_desc=0).
+ * Frames that happen to come (the namespace's own stack) are received and not counted.
+ */
+function emptyPoll(outer: string, n: number): { peekNs: number; nativeNs: number; noringNs: number } {
+  const pool = PacketPool.create({ nBufs: 256 });
+  const a = nativeNetdev();
+  const time = (port: SystemNetdev, native: boolean): number => {
+    const ids = new Uint32Array(BURST), offs = new Int32Array(BURST), lens = new Int32Array(BURST);
+    for (let i = 0; i < BURST; i++) offs[i] = pool.headroom + i * pool.stride;
+    const fd = port.rxqFd(0), cap = pool.dataRoom;
+    let best = Infinity;
+    for (let rep = 0; rep < 5; rep++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) {
+        if (native) a.recv(fd, pool.data, offs, lens, BURST, cap);
+        else {
+          const r = port.rxqRecv(0, ids, BURST);
+          if (r > 0) pool.freeBatch(ids, 0, r);
+        }
+      }
+      const ns = Number(process.hrtime.bigint() - t0) / n;
+      if (ns < best) best = ns;
+    }
+    return best;
+  };
+  const ring = SystemNetdev.create({ name: outer, type: 'system' }, { pool });
+  const noring = SystemNetdev.create({ name: outer, type: 'system', options: NO_RINGS }, { pool });
+  try {
+    return { peekNs: time(ring, false), nativeNs: time(ring, true), noringNs: time(noring, false) };
+  } finally {
+    ring.destroy();
+    noring.destroy();
+  }
+}
 
 /** Addon receive: fill and drain ns/packet, chunks of CHUNK frames, bursts of `burst`. */
 function addonRx(outer: string, ns: string, n: number, burst: number, options: Record<string, string> = {}): { fillNs: number; drainNs: number; drops: number } {
@@ -383,6 +424,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       add('noring_tx_ns_per_pkt', at0.ns); add('noring_tx_lost', at0.lost);
       const pt = pcapChild(['--sysport-pcap-tx', outer, String(n)]);
       add('pcap_tx_ns_per_pkt', pt['ns']!); add('pcap_tx_lost', pt['lost']!);
+      const ep = emptyPoll(outer, n);
+      add('empty_poll_peek_ns', ep.peekNs); add('empty_poll_native_ns', ep.nativeNs); add('empty_poll_noring_ns', ep.noringNs);
     }
     const [dbP50, dbP99] = wakeLatency(outer, ns, 200, 'doorbell');
     const [pollP50, pollP99] = wakeLatency(outer, ns, 200, 'poll');
@@ -403,6 +446,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       noring_rx_ns_per_pkt: noringRxNs, noring_tx_ns_per_pkt: m['noring_tx_ns_per_pkt'],
       rx_noring_over_addon: round(noringRxNs / addonRxNs),
       tx_noring_over_addon: round(m['noring_tx_ns_per_pkt']! / m['addon_tx_ns_per_pkt']!),
+      empty_poll_native_over_peek: round(m['empty_poll_native_ns']! / m['empty_poll_peek_ns']!),
       ...m,
     };
   } finally {

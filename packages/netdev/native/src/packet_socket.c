@@ -13,6 +13,7 @@
  *       ringCap bytes (rx_ring.c), or through recvmmsg where the kernel refuses the ring. Throws an
  *       errno Error (EPERM without CAP_NET_RAW, ENODEV for a missing interface).
  *   rxRing(fd) -> frames                  frames of fd's RX ring, 0 when it is read with recvmmsg.
+ *   rxRingView(fd) -> ArrayBuffer | null  fd's RX ring as memory (rx_ring.c: peek), null without one.
  *   openTx(ifname, ringFrames = 0) -> fd  a socket bound to the interface with protocol 0: it sends
  *                                         and never receives. ringFrames > 0: it sends through a
  *                                         PACKET_TX_RING of that many 2 KiB frames (rounded up to
@@ -357,6 +358,37 @@ static napi_value ring_frames(napi_env env, napi_callback_info info, int kind) {
   return tsvs_int(env, r ? r->frame_nr : 0);
 }
 
+static void view_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  tsvs_ring_hold_put(hint);
+}
+
+/* rxRingView(fd): an ArrayBuffer over fd's RX ring (frames in ring order, rxRing(fd) of them, each
+ * byteLength / rxRing(fd) bytes, tp_status the first uint32), or null: no ring, or a runtime that
+ * does not allow external buffers. It stays readable after the socket is closed (zero pages). */
+static napi_value RxRingView(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
+  napi_value out;
+  const struct tsvs_ring *r = tsvs_ring_of(fd, PACKET_RX_RING);
+  if (r && r->hold) {
+    tsvs_ring_hold_get(r->hold);
+    if (napi_create_external_arraybuffer(env, r->map, r->map_len, view_finalize, r->hold, &out) == napi_ok) return out;
+    tsvs_ring_hold_put(r->hold);
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      (void)napi_get_and_clear_last_exception(env, &ignored);
+    }
+  }
+  NAPI_OK(napi_get_null(env, &out));
+  return out;
+}
+
 static napi_value TxRing(napi_env env, napi_callback_info info) {
   return ring_frames(env, info, PACKET_TX_RING);
 }
@@ -380,7 +412,7 @@ napi_status tsvs_init_packet_socket(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     TSVS_FN("openRx", OpenRx), TSVS_FN("openTx", OpenTx), TSVS_FN("recv", Recv), TSVS_FN("send", Send),
     TSVS_FN("stats", Stats),   TSVS_FN("ifInfo", IfInfo), TSVS_FN("close", Close),   TSVS_FN("txRing", TxRing),
-    TSVS_FN("rxRing", RxRing),
+    TSVS_FN("rxRing", RxRing), TSVS_FN("rxRingView", RxRingView),
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -73,7 +73,38 @@ void tsvs_ring_release(int fd) {
   if (fd < 0 || fd >= RING_FDS) return;
   struct tsvs_ring *r = __atomic_exchange_n(&rings[fd], NULL, __ATOMIC_ACQ_REL);
   if (!r) return;
-  munmap(r->map, r->map_len);
+  if (r->hold) {
+    /* Zero pages in place of the socket's mapping, which would otherwise keep the socket (and
+     * its receiving) alive; views then read empty frames. If that fails the ring stays mapped
+     * (and the socket open) until the last view goes, which is still safe. */
+    (void)mmap(r->map, r->map_len, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    tsvs_ring_hold_put(r->hold);
+  } else {
+    munmap(r->map, r->map_len);
+  }
   if (r->big_fd >= 0) close(r->big_fd);
   free(r);
+}
+
+int tsvs_ring_hold_init(struct tsvs_ring *r) {
+  struct tsvs_ring_hold *h = malloc(sizeof *h);
+  if (!h) {
+    errno = ENOMEM;
+    return -1;
+  }
+  h->addr = r->map;
+  h->len = r->map_len;
+  h->refs = 1;
+  r->hold = h;
+  return 0;
+}
+
+void tsvs_ring_hold_get(struct tsvs_ring_hold *h) {
+  __atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED);
+}
+
+void tsvs_ring_hold_put(struct tsvs_ring_hold *h) {
+  if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  munmap(h->addr, h->len);
+  free(h);
 }

@@ -24,6 +24,15 @@ struct tsvs_ring {
   char ifname[IFNAMSIZ]; /* TX: the interface, for its MTU */
   int32_t maxlen;        /* TX: longest untagged frame the interface takes (MTU + 14), as last read */
   int64_t maxlen_ns;     /* TX: CLOCK_MONOTONIC (ns) when maxlen was read; 0 = never */
+  struct tsvs_ring_hold *hold; /* RX: who still reads the mapping (JavaScript views); else NULL */
+};
+
+/* The mapping of an RX ring, kept readable while JavaScript holds views of it (rxRingView): one
+ * reference for the ring itself, one per view. The last one unmaps it. */
+struct tsvs_ring_hold {
+  void *addr;
+  size_t len;
+  int refs; /* atomic */
 };
 
 /* Sets TPACKET_V2 and maps a ring of `kind` with at least `frames` frames of frame_size bytes
@@ -34,8 +43,16 @@ struct tsvs_ring *tsvs_ring_map(int fd, int kind, unsigned frame_size, int frame
 void tsvs_ring_publish(int fd, struct tsvs_ring *r);
 /* fd's ring of `kind`, or NULL. */
 struct tsvs_ring *tsvs_ring_of(int fd, int kind);
-/* Unmaps fd's ring, if any, and closes its companion socket; call before close(fd). */
+/* Unmaps fd's ring, if any, and closes its companion socket; call before close(fd). A ring that
+ * views still read is replaced by zero pages (every frame TP_STATUS_KERNEL: empty) until the last
+ * view is gone, so that a view never faults; the socket itself goes at once. */
 void tsvs_ring_release(int fd);
+/* Starts holding r's mapping for the RX peek (one reference for r). 0, or -1 with errno ENOMEM. */
+int tsvs_ring_hold_init(struct tsvs_ring *r);
+/* One more reference to h (a view). */
+void tsvs_ring_hold_get(struct tsvs_ring_hold *h);
+/* Drops one reference to h; the last one unmaps the memory. */
+void tsvs_ring_hold_put(struct tsvs_ring_hold *h);
 
 static inline struct tpacket2_hdr *tsvs_ring_frame(const struct tsvs_ring *r, unsigned i) {
   return (struct tpacket2_hdr *)(r->map + (size_t)i * r->frame_size);

@@ -21,6 +21,10 @@
  * poll/epoll report the socket readable while a frame is ours (packet_poll), so the doorbell
  * watcher and the PMD's sleep work unchanged.
  *
+ * Peek (packet_socket.c rxRingView): the ring is also readable from JavaScript, so that a poll of
+ * an empty rxq is one load of the head frame's tp_status and no native call. The reader keeps the
+ * head index beside it (it advances by what recv returns: every frame recv looks at is consumed).
+ *
  * Thread safety: an rxq socket has exactly one reader (its PMD).
  */
 #include "rx_ring.h"
@@ -37,6 +41,8 @@ int tsvs_rx_ring_setup(int fd, int frames, int cap) {
   while (frame_size < (unsigned)cap + 128) frame_size <<= 1;
   struct tsvs_ring *r = tsvs_ring_map(fd, PACKET_RX_RING, frame_size, frames);
   if (!r) return -1;
+  /* Without the hold the ring still works, only without views (rxRingView answers null). */
+  (void)tsvs_ring_hold_init(r);
   tsvs_ring_publish(fd, r);
   return 0;
 }
