@@ -323,7 +323,8 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
 
   // The RX ring's head is shared by the threads that poll the rxq in turn (a PMD reassignment):
   // with a head of its own, the worker's empty-ring peek would look at a frame the main thread
-  // already took and never see the new ones.
+  // already took and never see the new ones. (A PMD terminated between a recv and bookkeeping of
+  // its own: test/system/thread-kill.test.ts.)
   it('an RX ring polled by one thread, then another, then the first again: every frame once, in order; a view outlives destroy', async () => {
     const h = topo.hosts[1]!;
     const pool = PacketPool.create({ nBufs: 256 });

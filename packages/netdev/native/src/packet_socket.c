@@ -13,7 +13,7 @@
  *       ringCap bytes (rx_ring.c), or through recvmmsg where the kernel refuses the ring. Throws an
  *       errno Error (EPERM without CAP_NET_RAW, ENODEV for a missing interface).
  *   rxRing(fd) -> frames                  frames of fd's RX ring, 0 when it is read with recvmmsg.
- *   rxRingView(fd) -> ArrayBuffer | null  fd's RX ring as memory (rx_ring.c: peek), null without one.
+ *   rxRingView(fd) -> [ring, head] | null fd's RX ring and its head index as memory (rx_ring.c: peek).
  *   openTx(ifname, ringFrames = 0) -> fd  a socket bound to the interface with protocol 0: it sends
  *                                         and never receives. ringFrames > 0: it sends through a
  *                                         PACKET_TX_RING of that many 2 KiB frames (rounded up to
@@ -364,21 +364,36 @@ static void view_finalize(napi_env env, void *data, void *hint) {
   tsvs_ring_hold_put(hint);
 }
 
-/* rxRingView(fd): an ArrayBuffer over fd's RX ring (frames in ring order, rxRing(fd) of them, each
- * byteLength / rxRing(fd) bytes, tp_status the first uint32), or null: no ring, or a runtime that
- * does not allow external buffers. It stays readable after the socket is closed (zero pages). */
+/* An external ArrayBuffer over [p, p + len) that holds a reference to h while it lives. */
+static napi_status held_buffer(napi_env env, struct tsvs_ring_hold *h, void *p, size_t len, napi_value *out) {
+  tsvs_ring_hold_get(h);
+  napi_status st = napi_create_external_arraybuffer(env, p, len, view_finalize, h, out);
+  if (st != napi_ok) tsvs_ring_hold_put(h);
+  return st;
+}
+
+/* rxRingView(fd): [ring, head] ArrayBuffers, or null: no ring, or a runtime that does not allow
+ * external buffers. ring: the RX ring's frames in ring order, rxRing(fd) of them, each
+ * byteLength / rxRing(fd) bytes, tp_status the first uint32. head: one uint32, the index of the
+ * next frame recv reads. Both stay readable after the socket is closed (ring: zero pages). */
 static napi_value RxRingView(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
   if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
-  napi_value out;
+  napi_value out, ring, head;
   const struct tsvs_ring *r = tsvs_ring_of(fd, PACKET_RX_RING);
   if (r && r->hold) {
-    tsvs_ring_hold_get(r->hold);
-    if (napi_create_external_arraybuffer(env, r->map, r->map_len, view_finalize, r->hold, &out) == napi_ok) return out;
-    tsvs_ring_hold_put(r->hold);
+    struct tsvs_ring_hold *h = r->hold;
+    if (held_buffer(env, h, r->map, r->map_len, &ring) == napi_ok &&
+        held_buffer(env, h, &h->head, sizeof h->head, &head) == napi_ok) {
+      NAPI_OK(napi_create_array_with_length(env, 2, &out));
+      NAPI_OK(napi_set_element(env, out, 0, ring));
+      NAPI_OK(napi_set_element(env, out, 1, head));
+      return out;
+    }
+    /* The ring buffer, if made, lets its reference go when it is collected. */
     bool pending = false;
     if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       napi_value ignored;

@@ -52,6 +52,7 @@ struct tsvs_ring *tsvs_ring_map(int fd, int kind, unsigned frame_size, int frame
   r->frame_nr = req.tp_frame_nr;
   r->kind = kind;
   r->big_fd = -1;
+  r->headp = &r->head;
   return r;
 fail:
   free(r);
@@ -95,7 +96,9 @@ int tsvs_ring_hold_init(struct tsvs_ring *r) {
   h->addr = r->map;
   h->len = r->map_len;
   h->refs = 1;
+  h->head = 0;
   r->hold = h;
+  r->headp = &h->head;
   return 0;
 }
 

@@ -19,6 +19,7 @@ struct tsvs_ring {
   unsigned frame_size;
   unsigned frame_nr;
   unsigned head;         /* next frame to read (RX) or write (TX), in ring order */
+  unsigned *headp;       /* where the head is kept: &head, or an RX ring's &hold->head (views read it) */
   int kind;              /* PACKET_RX_RING or PACKET_TX_RING */
   int big_fd;            /* TX: a plain socket on the interface for frames a ring frame cannot hold; else -1 */
   char ifname[IFNAMSIZ]; /* TX: the interface, for its MTU */
@@ -32,7 +33,9 @@ struct tsvs_ring {
 struct tsvs_ring_hold {
   void *addr;
   size_t len;
-  int refs; /* atomic */
+  int refs;      /* atomic */
+  unsigned head; /* the RX ring's head (the ring's headp): the one copy, so that a reader that
+                    dies between a recv and its own bookkeeping cannot leave a stale one */
 };
 
 /* Sets TPACKET_V2 and maps a ring of `kind` with at least `frames` frames of frame_size bytes

@@ -21,9 +21,9 @@
  * poll/epoll report the socket readable while a frame is ours (packet_poll), so the doorbell
  * watcher and the PMD's sleep work unchanged.
  *
- * Peek (packet_socket.c rxRingView): the ring is also readable from JavaScript, so that a poll of
- * an empty rxq is one load of the head frame's tp_status and no native call. The reader keeps the
- * head index beside it (it advances by what recv returns: every frame recv looks at is consumed).
+ * Peek (packet_socket.c rxRingView): the ring and its head index are also readable from
+ * JavaScript, so that a poll of an empty rxq is one load of the head frame's tp_status and no
+ * native call. The head is kept in the ring's hold (ring.h), written only here.
  *
  * Thread safety: an rxq socket has exactly one reader (its PMD).
  */
@@ -49,8 +49,9 @@ int tsvs_rx_ring_setup(int fd, int frames, int cap) {
 
 int tsvs_rx_ring_recv(struct tsvs_ring *r, uint8_t *data, int32_t *offs, int32_t *lens, int n, int32_t cap) {
   int i = 0;
+  unsigned head = *r->headp;
   for (; i < n; i++) {
-    struct tpacket2_hdr *h = tsvs_ring_frame(r, r->head);
+    struct tpacket2_hdr *h = tsvs_ring_frame(r, head);
     uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
     if (!(st & TP_STATUS_USER)) break;
     int32_t len = (int32_t)h->tp_len;
@@ -65,7 +66,8 @@ int tsvs_rx_ring_recv(struct tsvs_ring *r, uint8_t *data, int32_t *offs, int32_t
       }
     }
     __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-    r->head = r->head + 1 == r->frame_nr ? 0 : r->head + 1;
+    head = head + 1 == r->frame_nr ? 0 : head + 1;
   }
+  __atomic_store_n(r->headp, head, __ATOMIC_RELEASE);
   return i;
 }

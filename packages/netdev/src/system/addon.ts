@@ -20,10 +20,11 @@ export interface NativeNetdev {
   openRx(ifname: string, fanoutId: number, rcvbuf: number, ringFrames?: number, ringCap?: number): [fd: number, fanoutId: number];
   /** Frames of fd's RX ring; 0 when fd is read with recvmmsg. */
   rxRing(fd: number): number;
-  /** fd's RX ring as memory: rxRing(fd) frames of byteLength / rxRing(fd) bytes each, tp_status the
-   * first uint32 of a frame; null without a ring (or where the runtime refuses external buffers).
-   * Zero pages (empty frames) once the socket is closed, until the buffer is collected. */
-  rxRingView(fd: number): ArrayBuffer | null;
+  /** fd's RX ring and its head as memory: `ring` holds rxRing(fd) frames of byteLength / rxRing(fd)
+   * bytes each, tp_status the first uint32 of a frame; `head` one uint32, the index of the next
+   * frame recv reads (written by recv only). null without a ring (or where the runtime refuses
+   * external buffers). After the socket is closed `ring` reads as zero pages (empty frames). */
+  rxRingView(fd: number): [ring: ArrayBuffer, head: ArrayBuffer] | null;
   /** ringFrames > 0: sends go through a PACKET_TX_RING of that many 2 KiB frames (rounded up to 32),
    * or through sendmmsg if the kernel refuses the ring (txRing tells which). */
   openTx(ifname: string, ringFrames?: number): number;

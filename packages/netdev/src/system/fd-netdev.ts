@@ -6,9 +6,9 @@
  * Peek (rxq sockets with a PACKET_RX_RING): a poll of an empty rxq is one load of the head frame's
  * tp_status through a view of the ring (addon rxRingView), with no native call: the N-API call
  * and its argument checks cost more than the rest of an empty poll (perf of the PMD in the vs-OVS
- * connection test: 9 % of its time in rxqRecv, 0.6 % of it reading the ring). The head index
- * lives in the rxq's ctl line, not in this object, because the rxq moves between PMDs: it is
- * advanced by what recv returns, by whichever thread calls it.
+ * connection test: 9 % of its time in rxqRecv, 0.6 % of it reading the ring). The head index is
+ * read from the addon's own copy (a view too), never kept here: the rxq moves between PMDs, and a
+ * PMD terminated between a recv and its own bookkeeping would leave a copy behind.
  *
  * Receive (rxqRecv, the rxq's one poller): each thread's object keeps a stash of up to 64 pool
  * buffers per rxq; one native call (copies from the rxq socket's PACKET_RX_RING, recvmmsg, or a
@@ -24,8 +24,7 @@
  *
  * Shared memory:
  *   ctl   Int32Array, 64-byte lines: line q (q < nRxq): [0] doorbell slot bound to rxq q (-1 none),
- *         [1] lock of rxq q's kernel counters, [2] last errno of a failed recv on rxq q,
- *         [4] index of the next frame of rxq q's RX ring (peek);
+ *         [1] lock of rxq q's kernel counters, [2] last errno of a failed recv on rxq q;
  *         line 0 word 3: 1 once the owner destroyed the port (fds closed);
  *         line nRxq + t: [0] send lock of txq t
  *   kst   Float64Array: rxq q's kernel counters at q * 8: [0] tp_packets, [1] tp_drops
@@ -49,8 +48,6 @@ export const STAT_NAMES = ['packets', 'bytes', 'drops', 'errors'];
 const S_PACKETS = 0, S_BYTES = 1, S_DROPS = 2, S_ERRORS = 3;
 
 const DESTROYED_WORD = 3;
-/** Word of an rxq's ctl line with its RX ring's head index. */
-const RX_HEAD_WORD = 4;
 /** tp_status bit of a ring frame that holds a frame for us (linux/if_packet.h). */
 const TP_STATUS_USER = 1;
 const NO_VIEW = new Int32Array(0);
@@ -119,9 +116,8 @@ export abstract class FdNetdev implements Netdev {
   private readonly res = new Int32Array(4);
   /** Per rxq: frame size in 32-bit words of its RX ring view; 0 not looked up yet, -1 none. */
   private readonly peekWords: Int32Array;
-  /** Per rxq: frames of its RX ring (0: none). */
-  private readonly ringFrames: Int32Array;
   private readonly views: Int32Array[];
+  private readonly heads: Int32Array[];
   private readonly pollFd = new Int32Array(1);
   private readonly pollRev = new Int32Array(1);
   private destroyed = false;
@@ -145,8 +141,8 @@ export abstract class FdNetdev implements Netdev {
     this.stash = Array.from({ length: this.nRxq }, () => new Uint32Array(NATIVE_MAX_BATCH));
     this.stashN = new Int32Array(this.nRxq);
     this.peekWords = new Int32Array(this.nRxq);
-    this.ringFrames = new Int32Array(this.nRxq);
     this.views = new Array<Int32Array>(this.nRxq).fill(NO_VIEW);
+    this.heads = new Array<Int32Array>(this.nRxq).fill(NO_VIEW);
   }
 
   /** First poll of rxq q by this thread: its RX ring and a view of it, if it has them. */
@@ -155,12 +151,12 @@ export abstract class FdNetdev implements Netdev {
     if (this.tap) return;
     const fd = this.shared.rxFds[q]!;
     const frames = this.a.rxRing(fd);
-    this.ringFrames[q] = frames;
     if (frames === 0) return;
-    const ab = this.a.rxRingView(fd);
-    if (ab === null || ab.byteLength % (frames * 4) !== 0) return;
-    this.views[q] = new Int32Array(ab);
-    this.peekWords[q] = ab.byteLength / (frames * 4);
+    const v = this.a.rxRingView(fd);
+    if (v === null || v[0].byteLength % (frames * 4) !== 0) return;
+    this.views[q] = new Int32Array(v[0]);
+    this.heads[q] = new Int32Array(v[1]);
+    this.peekWords[q] = v[0].byteLength / (frames * 4);
   }
 
   descriptor(): NetdevDescriptor {
@@ -202,7 +198,7 @@ export abstract class FdNetdev implements Netdev {
   rxqRecv(rxq: number, out: Uint32Array, max = 32): number {
     const words = this.peekWords[rxq]!;
     if (words > 0) {
-      const head = Atomics.load(this.ctl, rxqSlotWord(rxq) + RX_HEAD_WORD);
+      const head = Atomics.load(this.heads[rxq]!, 0);
       if ((Atomics.load(this.views[rxq]!, head * words) & TP_STATUS_USER) === 0) return 0;
     } else if (words === 0) {
       this.openPeek(rxq);
@@ -229,11 +225,6 @@ export abstract class FdNetdev implements Netdev {
         this.ctl[rxqSlotWord(rxq) + 2] = -r;
       }
       return 0;
-    }
-    const frames = this.ringFrames[rxq]!;
-    if (frames > 0) {
-      const w = rxqSlotWord(rxq) + RX_HEAD_WORD;
-      Atomics.store(this.ctl, w, (Atomics.load(this.ctl, w) + r) % frames);
     }
     const meta = pool.meta;
     let n = 0, bytes = 0, errors = 0;
