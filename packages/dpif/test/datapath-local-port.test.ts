@@ -7,11 +7,15 @@
  * disappears with portDel (the datapath destroys fd-backed ports it releases).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { PcapWriter } from '@tsvs/capture';
 import { DPIF_FP_CREATE, Datapath, DpifError, parseOdpActions } from '@tsvs/dpif';
 import { nativeNetdev, type MemoryNetdev } from '@tsvs/netdev';
 import { W_NW_DST } from '@tsvs/packet';
-import { ipFrame, keyOf, maskOf, waitFor } from './datapath-helpers.js';
+import { ipFrame, keyOf, maskOf, waitFor, waitQuiet } from './datapath-helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const linkExists = (name: string): boolean => spawnSync('ip', ['link', 'show', name]).status === 0;
@@ -28,7 +32,7 @@ function hostSend(ifname: string, frames: Uint8Array[]): void {
       offs[i] = i * 2048;
       lens[i] = f.length;
     });
-    expect(a.send(fd, data, offs, lens, frames.length, new Int32Array(2 * frames.length))).to.equal(frames.length);
+    expect(a.send(fd, data, offs, lens, frames.length, new Int32Array(4))).to.equal(frames.length);
   } finally {
     a.close(fd);
   }
@@ -91,6 +95,67 @@ describe('datapath: the local port type', function () {
       await d.close();
       dp = null;
       expect(linkExists(name), 'the TAP is deleted by close()').to.equal(false);
+    });
+
+    // The TAP's empty poll is a read(): a PMD polls it only every RXQ_SYSCALL_POLL_EVERY
+    // iterations while it stays empty, and every rxq in its first iteration after a sleep.
+    it('its frames get through while another port keeps the PMD busy, and right after a sleep when idle', async () => {
+      const name = `lb${process.pid}`.slice(0, 15);
+      const dir = mkdtempSync(join(tmpdir(), 'tsvs-lp-'));
+      try {
+        // No idle spin (as the daemon runs it): the PMD sleeps after one empty iteration.
+        dp = await Datapath.open({ name, nPmds: 1, maxPmds: 2, localPortType: 'internal', idleSpinUs: 0, pool: { nBufs: 4096 }, flowTable: { capacity: 64 } });
+        const d = dp;
+        const out1 = await d.portAdd({ name: 'p1', type: 'memory', options: { tx_ring: 'true' } });
+        const sink = await d.portAdd({ name: 'p3', type: 'memory' });
+        const host = (seq: number): Uint8Array => ipFrame({ dst: 0x0a000901, srcMac: [2, 0x4c, 0, 0, 0, 1], sport: 1000 + seq });
+        expect(d.flowPut({ flags: DPIF_FP_CREATE, key: keyOf(host(0), 0), mask: maskOf({ [W_NW_DST]: ~0 }), actions: parseOdpActions(String(out1)) }).error).to.equal(0);
+        spawnSync('sysctl', ['-qw', `net.ipv6.conf.${name}.disable_ipv6=1`]);
+        expect(spawnSync('ip', ['link', 'set', name, 'up']).status).to.equal(0);
+        const tx = d.netdev(out1) as MemoryNetdev;
+        const forwarded = async (want: number, what: string): Promise<string[]> => {
+          const got: string[] = [];
+          await waitFor(() => {
+            got.push(...tx.txDrainFrames().map(hex));
+            return got.length >= want;
+          }, 5000, what);
+          return got;
+        };
+
+        // Idle: a frame wakes the PMD, which reads it in the first iteration after that sleep (and
+        // sleeps again after the next, empty one). Were the TAP still skipped then (its last empty
+        // poll before the sleep set the skip), the PMD would run about RXQ_SYSCALL_POLL_EVERY
+        // iterations first.
+        for (let i = 0; i < 3; i++) {
+          await waitQuiet(() => d.pmdStats()[0]!.counters.iterations);
+          const it0 = d.pmdStats()[0]!.counters.iterations;
+          hostSend(name, [host(100 + i)]);
+          expect(await forwarded(1, 'a host frame forwarded by an idle PMD')).to.deep.equal([hex(host(100 + i))]);
+          await waitQuiet(() => d.pmdStats()[0]!.counters.iterations);
+          expect(d.pmdStats()[0]!.counters.iterations - it0, `iterations for idle frame ${i + 1}`).to.be.at.most(4);
+        }
+
+        // Busy: a generator on p2 keeps the PMD polling without a sleep; host frames still arrive.
+        const genFrame = ipFrame({ dst: 0x0a000042 });
+        const pcap = join(dir, 'gen.pcap');
+        const w = new PcapWriter(pcap, { append: false });
+        w.write(genFrame, 0, 0);
+        w.close();
+        const p2 = await d.portAdd({ name: 'p2', type: 'memory', options: { gen_pcap: pcap } });
+        d.flowPut({ flags: DPIF_FP_CREATE, key: keyOf(genFrame, p2), mask: maskOf(), actions: parseOdpActions(String(sink)) });
+        const gen = d.netdev(p2) as MemoryNetdev;
+        gen.generate(Infinity);
+        await waitFor(() => d.portStats(sink).tx_packets > 10000, 5000, 'the generator running');
+        const busy0 = d.pmdStats()[0]!.counters;
+        const frames = Array.from({ length: 20 }, (_, i) => host(i + 1));
+        for (let i = 0; i < 20; i += 5) hostSend(name, frames.slice(i, i + 5));
+        expect(await forwarded(20, 'host frames forwarded by a busy PMD')).to.deep.equal(frames.map(hex));
+        const busy1 = d.pmdStats()[0]!.counters;
+        gen.stopGenerator();
+        expect(busy1.recv - busy0.recv, 'the PMD was busy with p2 meanwhile').to.be.greaterThan(1000);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('an internal port deleted with portDel disappears', async () => {

@@ -99,6 +99,13 @@ export interface Netdev {
    */
   rxqWaitHint(rxq: number): number;
 
+  /**
+   * Whether a poll of rxq `rxq` that finds nothing costs a system call (a TAP's read(), a socket
+   * read with recvmmsg), where other rxqs cost a memory load. A busy PMD polls such an rxq less
+   * often while it stays empty (packages/dpif pmd-loop.ts). Absent: false.
+   */
+  rxqPollIsSyscall?(rxq: number): boolean;
+
   rxqStats(rxq: number): QueueStats;
   txqStats(txq: number): QueueStats;
   /** Totals over all queues (and, for rx, injections that failed). */

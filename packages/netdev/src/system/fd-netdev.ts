@@ -295,6 +295,12 @@ export abstract class FdNetdev implements Netdev {
     return this.a.poll(this.pollFd, 1, 0, this.pollRev) > 0 ? 0 : FALLBACK_POLL_MS;
   }
 
+  /** True for a TAP and for an rxq without an RX ring view (recvmmsg): see Netdev. */
+  rxqPollIsSyscall(rxq: number): boolean {
+    if (this.peekWords[rxq] === 0) this.openPeek(rxq);
+    return this.peekWords[rxq]! < 0;
+  }
+
   rxqStats(rxq: number): QueueStats {
     const k = this.kernelStats(rxq);
     const c = this.rxCounters;
