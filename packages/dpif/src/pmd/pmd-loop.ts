@@ -872,7 +872,7 @@ export class PmdLoop implements OdpUpcallSink {
    */
   private wake(): void {
     Atomics.add(this.clkI32, CLK_AWAKE, 1);
-    this.pollSkip.fill(0);
+    this.pollSkip.fill(0, 0, this.nPoll);
     this.moreCalls = 0;
     this.ftp.online();
     const t = this.timeOrigin + performance.now();

@@ -384,7 +384,7 @@ static napi_value RxRingView(napi_env env, napi_callback_info info) {
   if (tsvs_arg_i32(env, argv[0], "fd", &fd)) return NULL;
   napi_value out, ring, head;
   const struct tsvs_ring *r = tsvs_ring_of(fd, PACKET_RX_RING);
-  if (r && r->hold) {
+  if (r) {
     struct tsvs_ring_hold *h = r->hold;
     if (held_buffer(env, h, r->map, r->map_len, &ring) == napi_ok &&
         held_buffer(env, h, &h->head, sizeof h->head, &head) == napi_ok) {

@@ -52,7 +52,6 @@ struct tsvs_ring *tsvs_ring_map(int fd, int kind, unsigned frame_size, int frame
   r->frame_nr = req.tp_frame_nr;
   r->kind = kind;
   r->big_fd = -1;
-  r->headp = &r->head;
   return r;
 fail:
   free(r);
@@ -87,19 +86,12 @@ void tsvs_ring_release(int fd) {
   free(r);
 }
 
-int tsvs_ring_hold_init(struct tsvs_ring *r) {
-  struct tsvs_ring_hold *h = malloc(sizeof *h);
-  if (!h) {
-    errno = ENOMEM;
-    return -1;
-  }
+void tsvs_ring_hold_attach(struct tsvs_ring *r, struct tsvs_ring_hold *h) {
   h->addr = r->map;
   h->len = r->map_len;
   h->refs = 1;
   h->head = 0;
   r->hold = h;
-  r->headp = &h->head;
-  return 0;
 }
 
 void tsvs_ring_hold_get(struct tsvs_ring_hold *h) {

@@ -18,14 +18,13 @@ struct tsvs_ring {
   size_t map_len;
   unsigned frame_size;
   unsigned frame_nr;
-  unsigned head;         /* next frame to read (RX) or write (TX), in ring order */
-  unsigned *headp;       /* where the head is kept: &head, or an RX ring's &hold->head (views read it) */
+  unsigned head;         /* TX: next frame to write, in ring order (RX: hold->head) */
   int kind;              /* PACKET_RX_RING or PACKET_TX_RING */
   int big_fd;            /* TX: a plain socket on the interface for frames a ring frame cannot hold; else -1 */
   char ifname[IFNAMSIZ]; /* TX: the interface, for its MTU */
   int32_t maxlen;        /* TX: longest untagged frame the interface takes (MTU + 14), as last read */
   int64_t maxlen_ns;     /* TX: CLOCK_MONOTONIC (ns) when maxlen was read; 0 = never */
-  struct tsvs_ring_hold *hold; /* RX: who still reads the mapping (JavaScript views); else NULL */
+  struct tsvs_ring_hold *hold; /* RX: the mapping and head, shared with JavaScript views; TX: NULL */
 };
 
 /* The mapping of an RX ring, kept readable while JavaScript holds views of it (rxRingView): one
@@ -34,8 +33,8 @@ struct tsvs_ring_hold {
   void *addr;
   size_t len;
   int refs;      /* atomic */
-  unsigned head; /* the RX ring's head (the ring's headp): the one copy, so that a reader that
-                    dies between a recv and its own bookkeeping cannot leave a stale one */
+  unsigned head; /* next frame to read, in ring order: the one copy, so that a reader that dies
+                    between a recv and its own bookkeeping cannot leave a stale one */
 };
 
 /* Sets TPACKET_V2 and maps a ring of `kind` with at least `frames` frames of frame_size bytes
@@ -50,8 +49,8 @@ struct tsvs_ring *tsvs_ring_of(int fd, int kind);
  * views still read is replaced by zero pages (every frame TP_STATUS_KERNEL: empty) until the last
  * view is gone, so that a view never faults; the socket itself goes at once. */
 void tsvs_ring_release(int fd);
-/* Starts holding r's mapping for the RX peek (one reference for r). 0, or -1 with errno ENOMEM. */
-int tsvs_ring_hold_init(struct tsvs_ring *r);
+/* Gives r the hold h (allocated by the caller; its reference is r's), head 0. */
+void tsvs_ring_hold_attach(struct tsvs_ring *r, struct tsvs_ring_hold *h);
 /* One more reference to h (a view). */
 void tsvs_ring_hold_get(struct tsvs_ring_hold *h);
 /* Drops one reference to h; the last one unmaps the memory. */

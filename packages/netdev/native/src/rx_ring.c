@@ -30,6 +30,7 @@
 #include "rx_ring.h"
 
 #include <linux/if_ether.h>
+#include <stdlib.h>
 
 int tsvs_rx_ring_setup(int fd, int frames, int cap) {
   if (cap <= 0 || cap > (1 << 20)) {
@@ -39,17 +40,25 @@ int tsvs_rx_ring_setup(int fd, int frames, int cap) {
   /* tp_mac is TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14 = 66 bytes into a frame: 128 is room enough. */
   unsigned frame_size = 2048;
   while (frame_size < (unsigned)cap + 128) frame_size <<= 1;
+  /* Allocated first: after the mapping, failing would leave the socket's ring to undo. */
+  struct tsvs_ring_hold *h = malloc(sizeof *h);
+  if (!h) {
+    errno = ENOMEM;
+    return -1;
+  }
   struct tsvs_ring *r = tsvs_ring_map(fd, PACKET_RX_RING, frame_size, frames);
-  if (!r) return -1;
-  /* Without the hold the ring still works, only without views (rxRingView answers null). */
-  (void)tsvs_ring_hold_init(r);
+  if (!r) {
+    free(h);
+    return -1;
+  }
+  tsvs_ring_hold_attach(r, h);
   tsvs_ring_publish(fd, r);
   return 0;
 }
 
 int tsvs_rx_ring_recv(struct tsvs_ring *r, uint8_t *data, int32_t *offs, int32_t *lens, int n, int32_t cap) {
   int i = 0;
-  unsigned head = *r->headp;
+  unsigned head = r->hold->head;
   for (; i < n; i++) {
     struct tpacket2_hdr *h = tsvs_ring_frame(r, head);
     uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
@@ -68,6 +77,6 @@ int tsvs_rx_ring_recv(struct tsvs_ring *r, uint8_t *data, int32_t *offs, int32_t
     __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
     head = head + 1 == r->frame_nr ? 0 : head + 1;
   }
-  __atomic_store_n(r->headp, head, __ATOMIC_RELEASE);
+  __atomic_store_n(&r->hold->head, head, __ATOMIC_RELEASE);
   return i;
 }

@@ -79,11 +79,11 @@ static napi_value ThreadSched(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "threadSched: nice must be -20..19 and sliceNs 0..100000000");
     return NULL;
   }
-  pid_t tid = (pid_t)syscall(SYS_gettid);
+  /* pid 0 is the calling thread for both calls (Linux: nice and sched attributes are per thread). */
   struct tsvs_sched_attr a = {.size = sizeof a, .sched_policy = SCHED_OTHER, .sched_nice = nice, .sched_runtime = (uint64_t)ns};
-  if (syscall(SYS_sched_setattr, tid, &a, 0) == 0) return tsvs_int(env, 0);
+  if (syscall(SYS_sched_setattr, 0, &a, 0) == 0) return tsvs_int(env, 0);
   if (errno != ENOSYS) return tsvs_int(env, -errno);
-  if (setpriority(PRIO_PROCESS, (id_t)tid, nice) < 0) return tsvs_int(env, -errno);
+  if (setpriority(PRIO_PROCESS, 0, nice) < 0) return tsvs_int(env, -errno);
   return tsvs_int(env, 0);
 }
 
