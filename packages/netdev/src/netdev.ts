@@ -106,6 +106,13 @@ export interface Netdev {
    */
   rxqPollIsSyscall?(rxq: number): boolean;
 
+  /**
+   * Where rxq `rxq`'s frames were received: a stride n > 0 means the kernel received them on CPUs
+   * c with c % n === rxq (a system port with fanout=cpu; on a veth, the sender's CPU). 0: anywhere.
+   * A PMD sleeps near the sender of its lone packets with it (packages/dpif pmd-loop.ts). Absent: 0.
+   */
+  rxqCpuStride?(rxq: number): number;
+
   rxqStats(rxq: number): QueueStats;
   txqStats(txq: number): QueueStats;
   /** Totals over all queues (and, for rx, injections that failed). */

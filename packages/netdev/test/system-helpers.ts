@@ -54,8 +54,9 @@ export function flowOf(h: string): number {
 }
 
 /** Sends frames from inside namespace `ns` out of `ifname` (a child process using the addon). */
-export function sendFromNs(ns: string, ifname: string, frames: readonly Uint8Array[]): { sent: number; errors: number; drops: number } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, rawScript, 'send', ifname], {
+export function sendFromNs(ns: string, ifname: string, frames: readonly Uint8Array[], cpu?: number): { sent: number; errors: number; drops: number } {
+  const pin = cpu === undefined ? [] : ['taskset', '-c', String(cpu)];
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...pin, process.execPath, rawScript, 'send', ifname], {
     input: JSON.stringify({ frames: frames.map(hex) }), encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`send in ${ns} failed: ${r.stderr}`);

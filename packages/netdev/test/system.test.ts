@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { attachNetdev, createNetdev, InternalNetdev, NetdevError, nativeNetdev, SystemNetdev } from '@tsvs/netdev';
 import { DoorbellBank, PacketPool } from '@tsvs/shm';
 import { up } from '../../../tools/netns/topology.js';
@@ -180,6 +181,25 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
     for (const f of flows[0]!) expect(flows[1]!.has(f), `flow ${f} on both rxqs`).to.equal(false);
     expect(flows[0]!.size + flows[1]!.size).to.equal(64);
     port.destroy();
+  });
+
+  it('fanout=cpu: a frame sent from CPU c arrives on rxq c % n_rxq (the sender\'s CPU on a veth)', async function () {
+    if (availableParallelism() < 2) this.skip();
+    const h = topo.hosts[0]!;
+    const pool = PacketPool.create({ nBufs: 1024 });
+    const port = SystemNetdev.create({ name: h.outer, type: 'system', options: { n_rxq: '2', fanout: 'cpu' } }, { pool });
+    expect([port.rxqCpuStride(0), port.rxqCpuStride(1)]).to.deep.equal([2, 2]);
+    for (const cpu of [1, 0]) {
+      // 64 flows: with the hash mode they would spread over both rxqs.
+      const frames = Array.from({ length: 64 }, (_, i) => udpFrame(i, cpu));
+      sendFromNs(h.ns, h.inner, frames, cpu);
+      const got = await drain(port, pool, frames.length);
+      expect(got.map((fs) => fs.length), `sent from CPU ${cpu}`).to.deep.equal(cpu === 0 ? [64, 0] : [0, 64]);
+    }
+    port.destroy();
+    const hash = SystemNetdev.create({ name: h.outer, type: 'system', options: { n_rxq: '2' } }, { pool });
+    expect(hash.rxqCpuStride(0)).to.equal(0);
+    hash.destroy();
   });
 
   for (const nRxq of [1, 2]) {
@@ -386,6 +406,8 @@ describe('netdev/system (AF_PACKET on veth pairs; root)', function () {
     expect(err({ name: h.outer, options: { n_rxq: '0' } })).to.equal(`${h.outer}: bad value '0' for option n_rxq (want an integer in [1, 32])`);
     expect(err({ name: h.outer, options: { n_txq_desc: '-1' } })).to.equal(`${h.outer}: bad value '-1' for option n_txq_desc (want an integer in [0, 65536])`);
     expect(err({ name: h.outer, options: { bogus: '1' } })).to.match(/unknown option 'bogus' for a system port/);
+    expect(err({ name: h.outer, options: { fanout: 'rss' } })).to.equal(`${h.outer}: bad value 'rss' for option fanout (want one of hash, cpu)`);
+    expect(err({ name: h.outer, options: { fanout: 'cpu' } })).to.equal(`${h.outer}: option fanout=cpu needs n_rxq of 2 or more`);
     expect(err({ name: 'a/b' })).to.match(/^cannot open system port a\/b: not a valid interface name/);
     expect(err({ name: 'x'.repeat(16) })).to.match(/not a valid interface name/);
     await waitUntil(() => !threadIds().has(watcher[0]!), 20000, `the watcher thread ${watcher[0]} to exit`);

@@ -42,3 +42,22 @@ describe('netdev/system: thread scheduling (threadSched)', () => {
     expect(r).to.deep.equal(['RangeError', 'RangeError', 'RangeError', 'TypeError', true]);
   });
 });
+
+describe('netdev/system: thread affinity (cpuAffinity)', () => {
+  it('pins the calling thread to the CPUs c with c % stride === first, within its first affinity; stride 0 gives that back', async function () {
+    const own = (): string => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/thread-self/status', 'utf8'))![1]!;
+    const first = own();
+    const cpus = first.split(',').flatMap((r) => { const [a, b] = r.split('-').map(Number); return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i); });
+    if (cpus.length < 2) this.skip(); // one CPU: nothing to pin to that differs
+    const [c0, c1] = [cpus[0]!, cpus[1]!];
+    const r = (await inAddonWorker(`const own = () => /^Cpus_allowed_list:\\s*(\\S+)/m.exec(fs.readFileSync('/proc/thread-self/status', 'utf8'))[1];
+      const out = [];
+      out.push(a.cpuAffinity(${c1}, 100000), own());
+      out.push(a.cpuAffinity(${c0}, 100000), own());
+      out.push(a.cpuAffinity(100001, 100002), own()); // no such CPU: its first affinity
+      out.push(a.cpuAffinity(${c1}, 100000), own(), a.cpuAffinity(-1, 0), own());
+      parentPort.postMessage(out);`)) as unknown[];
+    expect(r).to.deep.equal([0, String(c1), 0, String(c0), 0, first, 0, String(c1), 0, first]);
+    expect(own(), 'the main thread keeps its own').to.equal(first);
+  });
+});

@@ -1,14 +1,17 @@
 /*
  * AF_PACKET sockets of a `system` port: receive sockets (one per rxq, joined in a PACKET_FANOUT
- * group in hash mode when there are several), transmit-only sockets (one per txq), batched
+ * group in hash or cpu mode when there are several), transmit-only sockets (one per txq), batched
  * receive from a PACKET_RX_RING (rx_ring.c) or recvmmsg into the packet pool's SharedArrayBuffer, send from it through a PACKET_TX_RING
  * (tx_ring.c) or sendmmsg, kernel drop
  * counters (PACKET_STATISTICS) and interface facts (ifindex, MTU, flags).
  *
  * JS-facing functions (all synchronous):
- *   openRx(ifname, fanoutId, rcvbuf, ringFrames = 0, ringCap = 0) -> [fd, fanoutId]
+ *   openRx(ifname, fanoutId, rcvbuf, ringFrames = 0, ringCap = 0, cpuFanout = 0) -> [fd, fanoutId]
  *       fanoutId -1: no fanout group; -2: create a group with a kernel-chosen unique id (returned;
- *       it may be 0); 0..65535: join that group. rcvbuf > 0: SO_RCVBUFFORCE (falls back to SO_RCVBUF).
+ *       it may be 0); 0..65535: join that group. The group's mode is PACKET_FANOUT_HASH (a flow
+ *       stays on one socket), or with cpuFanout 1 PACKET_FANOUT_CPU: the frame goes to member
+ *       (receiving CPU % members), members numbered in the order they joined; on a veth the
+ *       receiving CPU is the sender's. rcvbuf > 0: SO_RCVBUFFORCE (falls back to SO_RCVBUF).
  *       ringFrames > 0: frames arrive through a PACKET_RX_RING of that many frames, each holding
  *       ringCap bytes (rx_ring.c), or through recvmmsg where the kernel refuses the ring. Throws an
  *       errno Error (EPERM without CAP_NET_RAW, ENODEV for a missing interface).
@@ -79,7 +82,7 @@ static int bind_to(int fd, int ifindex, int proto) {
 }
 
 /* Returns the fd (and the group id in *group) or -1 with errno. */
-static int open_rx(const char *ifname, int fanout, int rcvbuf, int ring, int cap, int *group) {
+static int open_rx(const char *ifname, int fanout, int rcvbuf, int ring, int cap, int cpu_mode, int *group) {
   /* Protocol 0 at creation: the socket receives nothing until bind() names the interface, so it
    * never sees another interface's frames. */
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -106,7 +109,7 @@ static int open_rx(const char *ifname, int fanout, int rcvbuf, int ring, int cap
   if (fanout != -1) {
     int flags = PACKET_FANOUT_FLAG_IGNORE_OUTGOING | (fanout < -1 ? PACKET_FANOUT_FLAG_UNIQUEID : 0);
     if (fanout < -1) fanout = 0; /* UNIQUEID wants id 0 */
-    int arg = (fanout & 0xffff) | ((PACKET_FANOUT_HASH | flags) << 16);
+    int arg = (fanout & 0xffff) | (((cpu_mode ? PACKET_FANOUT_CPU : PACKET_FANOUT_HASH) | flags) << 16);
     if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) return fail_close(fd, errno);
     int got = 0;
     socklen_t len = sizeof got;
@@ -117,17 +120,18 @@ static int open_rx(const char *ifname, int fanout, int rcvbuf, int ring, int cap
 }
 
 static napi_value OpenRx(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IFNAMSIZ + 1];
-  int32_t fanout, rcvbuf, ring = 0, cap = 0;
+  int32_t fanout, rcvbuf, ring = 0, cap = 0, cpu_mode = 0;
   if (tsvs_arg_str(env, argv[0], "ifname", name, sizeof name) || tsvs_arg_i32(env, argv[1], "fanoutId", &fanout) ||
       tsvs_arg_i32(env, argv[2], "rcvbuf", &rcvbuf) ||
-      (argc > 3 && tsvs_arg_i32(env, argv[3], "ringFrames", &ring)) || (argc > 4 && tsvs_arg_i32(env, argv[4], "ringCap", &cap)))
+      (argc > 3 && tsvs_arg_i32(env, argv[3], "ringFrames", &ring)) || (argc > 4 && tsvs_arg_i32(env, argv[4], "ringCap", &cap)) ||
+      (argc > 5 && tsvs_arg_i32(env, argv[5], "cpuFanout", &cpu_mode)))
     return NULL;
   int group = 0;
-  int fd = open_rx(name, fanout, rcvbuf, ring, cap, &group);
+  int fd = open_rx(name, fanout, rcvbuf, ring, cap, cpu_mode != 0, &group);
   if (fd < 0) return tsvs_throw_errno(env, errno, NULL);
   napi_value arr;
   NAPI_OK(napi_create_array_with_length(env, 2, &arr));

@@ -17,6 +17,12 @@
  *                                  setpriority. -EACCES/-EPERM below the current nice without
  *                                  CAP_SYS_NICE; RangeError for nice outside -20..19 or sliceNs
  *                                  outside 0..100000000
+ *   cpuAffinity(first, stride)     sched_setaffinity(2) of the calling thread: the CPUs c of the
+ *     -> 0 | -errno                thread's first affinity (saved at the first call) with
+ *                                  c % stride == first; stride <= 0, or no such CPU, restores the
+ *                                  saved affinity. Why: a PMD sleeps on the CPU its last lone
+ *                                  packet came from (pmd-loop.ts); an idle vCPU takes tens of µs
+ *                                  to wake, a busy one is preempted at once
  *   threadName(name) -> 0 | -errno prctl(PR_SET_NAME) for the calling thread: what top -H, ps -L,
  *                                  perf and /proc/PID/task/TID/comm show; cut to 15 bytes (the
  *                                  kernel's TASK_COMM_LEN is 16 with the NUL); RangeError over
@@ -87,6 +93,33 @@ static napi_value ThreadSched(napi_env env, napi_callback_info info) {
   return tsvs_int(env, 0);
 }
 
+/* Per thread: the affinity the thread had before its first cpuAffinity call. */
+static __thread cpu_set_t saved_affinity;
+static __thread int have_saved_affinity;
+
+static napi_value CpuAffinity(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t first, stride;
+  if (tsvs_arg_i32(env, argv[0], "first", &first) || tsvs_arg_i32(env, argv[1], "stride", &stride)) return NULL;
+  if (!have_saved_affinity) {
+    if (sched_getaffinity(0, sizeof saved_affinity, &saved_affinity) < 0) return tsvs_int(env, -errno);
+    have_saved_affinity = 1;
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int n = 0;
+  if (stride > 0 && first >= 0)
+    for (int c = first; c < CPU_SETSIZE; c += stride)
+      if (CPU_ISSET(c, &saved_affinity)) {
+        CPU_SET(c, &set);
+        n++;
+      }
+  if (sched_setaffinity(0, sizeof set, n > 0 ? &set : &saved_affinity) < 0) return tsvs_int(env, -errno);
+  return tsvs_int(env, 0);
+}
+
 static napi_value ThreadName(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -100,6 +133,7 @@ static napi_value ThreadName(napi_env env, napi_callback_info info) {
 
 napi_status tsvs_init_thread(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {TSVS_FN("timerSlack", TimerSlack), TSVS_FN("nap", Nap), TSVS_FN("threadSched", ThreadSched),
+                                        TSVS_FN("cpuAffinity", CpuAffinity),
                                         TSVS_FN("threadName", ThreadName)};
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

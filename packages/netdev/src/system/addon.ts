@@ -16,8 +16,9 @@ import { fileURLToPath } from 'node:url';
 export interface NativeNetdev {
   /** fanoutId: -1 no group, -2 create one (its id is returned), 0..65535 join that group. */
   /** ringFrames > 0: frames arrive through a PACKET_RX_RING of that many frames of ringCap bytes,
-   * or through recvmmsg if the kernel refuses the ring (rxRing tells which). */
-  openRx(ifname: string, fanoutId: number, rcvbuf: number, ringFrames?: number, ringCap?: number): [fd: number, fanoutId: number];
+   * or through recvmmsg if the kernel refuses the ring (rxRing tells which). cpuFanout 1: the group
+   * is PACKET_FANOUT_CPU (member = receiving CPU % members, in join order), else PACKET_FANOUT_HASH. */
+  openRx(ifname: string, fanoutId: number, rcvbuf: number, ringFrames?: number, ringCap?: number, cpuFanout?: number): [fd: number, fanoutId: number];
   /** Frames of fd's RX ring; 0 when fd is read with recvmmsg. */
   rxRing(fd: number): number;
   /** fd's RX ring and its head as memory: `ring` holds rxRing(fd) frames of byteLength / rxRing(fd)
@@ -57,6 +58,11 @@ export interface NativeNetdev {
    * CAP_SYS_NICE). RangeError for nice outside -20..19 or sliceNs outside 0..1e8.
    */
   threadSched(nice: number, sliceNs: number): number;
+  /**
+   * sched_setaffinity of the calling thread: the CPUs c of its first affinity (saved at the first
+   * call) with c % stride === first; stride <= 0, or no such CPU, restores that affinity. 0 or -errno.
+   */
+  cpuAffinity(first: number, stride: number): number;
   /** prctl(PR_SET_NAME) for the calling thread, cut to 15 bytes; 0 or -errno. TypeError if not a string. */
   threadName(name: string): number;
   readonly EPOLLIN: number;

@@ -68,6 +68,9 @@ export interface FdShared {
   epfd: number;
   /** PACKET_FANOUT group id of the rxq sockets (0: none). */
   fanoutGroup: number;
+  /** The group is in PACKET_FANOUT_CPU mode (system option fanout=cpu): rxq q holds what the kernel
+   * received on CPUs c with c % nRxq === q. */
+  cpuFanout: boolean;
   ctl: SharedArrayBuffer;
   kst: SharedArrayBuffer;
   rxCounters: CounterSetDescriptor;
@@ -293,6 +296,11 @@ export abstract class FdNetdev implements Netdev {
     if (token >= 0 && Atomics.load(this.ctl, rxqSlotWord(rxq)) >= 0 && armRxqFd(this.shared.epfd, fd, token)) return Infinity;
     this.pollFd[0] = fd;
     return this.a.poll(this.pollFd, 1, 0, this.pollRev) > 0 ? 0 : FALLBACK_POLL_MS;
+  }
+
+  /** n_rxq when the rxqs are in PACKET_FANOUT_CPU mode (fanout=cpu), else 0: see Netdev. */
+  rxqCpuStride(_rxq: number): number {
+    return this.shared.cpuFanout ? this.nRxq : 0;
   }
 
   /** True for a TAP and for an rxq without an RX ring view (recvmmsg): see Netdev. */

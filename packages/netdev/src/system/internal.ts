@@ -43,7 +43,7 @@ export class InternalNetdev extends FdNetdev {
     let epfd = -1, token = -1;
     if (bank) ({ epfd, token } = watchRxqFd(fd, mem.ctl, rxqSlotWord(0), bank.sab));
     const shared: FdShared = {
-      kind: 'tap', ifindex, rxFds: [fd], txFds: Array.from({ length: nTxq }, () => fd), tokens: [token], epfd, fanoutGroup: 0, ...mem,
+      kind: 'tap', ifindex, rxFds: [fd], txFds: Array.from({ length: nTxq }, () => fd), tokens: [token], epfd, fanoutGroup: 0, cpuFanout: false, ...mem,
     };
     return new InternalNetdev({
       name: spec.name, type: 'internal', options: { ...opts }, nRxq: 1, nTxq,

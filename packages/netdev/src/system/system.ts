@@ -7,6 +7,12 @@
  *             (the kernel's flow hash picks a socket, so a flow stays on one rxq); the group ignores
  *             outgoing frames (PACKET_FANOUT_FLAG_IGNORE_OUTGOING), a lone socket sets
  *             PACKET_IGNORE_OUTGOING: the port never receives what it (or anything else) sends.
+ *   fanout=hash|cpu (default hash; cpu needs n_rxq >= 2)  how the group picks a socket. cpu
+ *             (PACKET_FANOUT_CPU): rxq q gets the frames the kernel received on CPUs c with
+ *             c % n_rxq == q; on a veth that is the CPU the sender ran on. A PMD then knows where
+ *             its lone packets come from and sleeps there (packages/dpif pmd-loop.ts: an idle vCPU
+ *             takes tens of µs to wake, a busy one is preempted at once). Best with n_rxq = CPUs.
+ *             A flow whose sender moves between CPUs moves between rxqs.
  *   n_txq=N   (1..64, default 1)  transmit-only sockets (bound with protocol 0: they receive nothing)
  *   rcvbuf=B  (0..2^30, default 1048576) SO_RCVBUFFORCE of each rxq socket, bytes (0: kernel default)
  *   n_rxq_desc=F (0..65536, default 512) frames of each rxq socket's PACKET_RX_RING, each holding
@@ -39,7 +45,7 @@ export const RX_RING_FRAMES = 512;
 /** Default frames of a txq's TX ring: 1 MiB, a few batches of every PMD in flight at once. */
 export const TX_RING_FRAMES = 512;
 
-const OPTION_KEYS = ['n_rxq', 'n_txq', 'rcvbuf', 'n_rxq_desc', 'n_txq_desc'] as const;
+const OPTION_KEYS = ['n_rxq', 'n_txq', 'rcvbuf', 'n_rxq_desc', 'n_txq_desc', 'fanout'] as const;
 
 export class SystemNetdev extends FdNetdev {
   readonly type = 'system';
@@ -53,6 +59,8 @@ export class SystemNetdev extends FdNetdev {
     const rcvbuf = o.int('rcvbuf', 1 << 20, 0, 1 << 30);
     const rxRing = o.int('n_rxq_desc', RX_RING_FRAMES, 0, 65536);
     const txRing = o.int('n_txq_desc', TX_RING_FRAMES, 0, 65536);
+    const cpuFanout = o.choice('fanout', 'hash', ['hash', 'cpu']) === 'cpu';
+    if (cpuFanout && nRxq < 2) throw new NetdevError(`${spec.name}: option fanout=cpu needs n_rxq of 2 or more`);
     checkIfName('system', spec.name);
     let a;
     try {
@@ -65,8 +73,9 @@ export class SystemNetdev extends FdNetdev {
     try {
       ifindex = a.ifInfo(spec.name)[0];
       for (let q = 0; q < nRxq; q++) {
-        // The first socket creates a fanout group with a kernel-chosen id; the others join it.
-        const [fd, g] = a.openRx(spec.name, nRxq === 1 ? -1 : q === 0 ? -2 : group, rcvbuf, rxRing, ctx.pool.dataRoom);
+        // The first socket creates a fanout group with a kernel-chosen id; the others join it, in
+        // rxq order (the order PACKET_FANOUT_CPU numbers its members in).
+        const [fd, g] = a.openRx(spec.name, nRxq === 1 ? -1 : q === 0 ? -2 : group, rcvbuf, rxRing, ctx.pool.dataRoom, cpuFanout ? 1 : 0);
         rxFds.push(fd);
         if (q === 0) group = g;
       }
@@ -85,7 +94,7 @@ export class SystemNetdev extends FdNetdev {
       epfd = w.epfd;
       tokens.push(w.token);
     }
-    const shared: FdShared = { kind: 'packet', ifindex, rxFds, txFds, tokens, epfd, fanoutGroup: group, ...mem };
+    const shared: FdShared = { kind: 'packet', ifindex, rxFds, txFds, tokens, epfd, fanoutGroup: group, cpuFanout, ...mem };
     return new SystemNetdev({
       name: spec.name, type: 'system', options: { ...opts }, nRxq, nTxq,
       pool: ctx.pool.descriptor(), bank: bank ? bank.sab : null, shared: shared as unknown as Record<string, unknown>,
