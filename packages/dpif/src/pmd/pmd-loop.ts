@@ -42,7 +42,8 @@
  *      doorbell, re-check every rxq (`rxqWaitHint`) and the control word, sleep until a producer
  *      rings (memory port inject, a control message) or the nearest wait hint / `maxSleepMs`.
  *      With socket rxqs (system ports) the PMD sleeps in poll(2) on their fds and its doorbell's
- *      wake eventfd instead of Atomics.wait (fd-sleep.ts): the kernel wakes it directly.
+ *      wake eventfd instead of Atomics.wait (fd-sleep.ts): the kernel wakes it directly. With
+ *      fanout=cpu rxqs it first moves to the CPU its last lone packet came from (sender-cpu.ts).
  *
  * Counters: one CounterSet block per PMD, plain stores once per burst; `recv` is added last, so a
  * reader that sees a packet received sees where it went (hit, miss, lost, malformed).
@@ -80,6 +81,7 @@ import {
 import { PMD_INTERVAL_MS, SCHED_CUR, SCHED_P_BUSY, SCHED_P_NOW, SCHED_SLOT, SchedStats } from './sched-stats.js';
 import { CLK_AWAKE, CLK_NOW_F64 } from './dp-clock.js';
 import { FdSleep } from './fd-sleep.js';
+import { SENDER_CPU_MIN_SLEEP_MS, SenderCpu } from './sender-cpu.js';
 import { nativeNetdev } from '@tsvs/netdev';
 
 /** NETDEV_MAX_BURST: packets per rx burst and per tx batch. */
@@ -121,7 +123,7 @@ const ITER_MORE = 0;
 const ITER_CONTROL = 1;
 const ITER_SLEEP = 2;
 // Indices of PmdLoop.tf (times in datapath clock ms, except T_IDLE_ITER_NS).
-const T_NOW = 0, T_LAST_TICK = 1, T_NEXT_OPT = 2, T_INTERVAL_END = 3, T_WIN_START = 4, T_WIN_END = 5, T_IDLE_ITER_NS = 6;
+const T_NOW = 0, T_LAST_TICK = 1, T_NEXT_OPT = 2, T_INTERVAL_END = 3, T_WIN_START = 4, T_WIN_END = 5, T_IDLE_ITER_NS = 6, T_LAST_SLEEP = 7;
 /**
  * `iterate` calls in a row (ITERATIONS_PER_CALL iterations each) after waking, without sleeping,
  * after which the PMD wakes the clock thread: a PMD that wakes for a few packets and sleeps again
@@ -206,6 +208,12 @@ export class PmdLoop implements OdpUpcallSink {
   private readonly pollEvery = new Int32Array(PMD_MAX_POLL);
   /** Per poll entry: iterations still to skip. */
   private readonly pollSkip = new Int32Array(PMD_MAX_POLL);
+  /** Per poll entry: Netdev.rxqCpuStride (> 0: a fanout=cpu rxq, whose frames say the sender's CPU). */
+  private readonly pollStride = new Int32Array(PMD_MAX_POLL);
+  /** Poll entries with a stride > 0. */
+  private nStride = 0;
+  /** Where the thread sleeps: near the sender of its lone packets (sender-cpu.ts). */
+  private readonly senderCpu = new SenderCpu();
   private nPoll = 0;
   /** Sleeping in poll(2) on the socket rxqs of the poll list (fd-sleep.ts). */
   private readonly fdSleep: FdSleep;
@@ -451,6 +459,7 @@ export class PmdLoop implements OdpUpcallSink {
   private pollOnce(p: number, flush: boolean): number {
     const n = this.pollNetdev[p]!.rxqRecv(this.pollRxq[p]!, this.rxIds, NETDEV_MAX_BURST);
     if (n === 0) return 0;
+    this.senderCpu.seen(this.pollRxq[p]!, this.pollStride[p]!);
     this.processBurst(n, this.pollPort[p]!);
     if (flush) this.flushTx();
     this.winRxqPkts[p]! += n;
@@ -904,6 +913,7 @@ export class PmdLoop implements OdpUpcallSink {
     if (Atomics.load(this.ctl, 0) !== this.ctlSeen) timeout = 0;
     const before = this.tf[T_NOW]!;
     if (timeout > 0) {
+      if (this.nStride > 0) this.senderCpu.beforeSleep(this.tf[T_LAST_SLEEP]! >= SENDER_CPU_MIN_SLEEP_MS);
       if (this.schedStream && this.schedSwitch) this.setSched(false);
       this.cnt[this.cb + PMD_SLEEP_ITER]++;
       if (viaFd) {
@@ -912,7 +922,8 @@ export class PmdLoop implements OdpUpcallSink {
       } else bank.sleep(slot, seq, timeout);
     } else bank.endSleep(slot);
     this.wake();
-    this.cnt[this.cb + PMD_CYCLES_SLEEP] += (this.tf[T_NOW]! - before) * 1e6;
+    this.tf[T_LAST_SLEEP] = this.tf[T_NOW]! - before;
+    this.cnt[this.cb + PMD_CYCLES_SLEEP] += this.tf[T_LAST_SLEEP]! * 1e6;
   }
 
   /**
@@ -964,6 +975,8 @@ export class PmdLoop implements OdpUpcallSink {
             this.pollSched[p] = msg.schedSlot;
             this.pollEvery[p] = nd.rxqPollIsSyscall?.(msg.rxq) === true ? RXQ_SYSCALL_POLL_EVERY : 1;
             this.pollSkip[p] = 0;
+            this.pollStride[p] = nd.rxqCpuStride?.(msg.rxq) ?? 0;
+            if (this.pollStride[p]! > 0) this.nStride++;
             nd.rxqBindDoorbell(msg.rxq, this.bellSlot);
             this.fdSleep.rebuild(this.pollNetdev, this.pollRxq, this.nPoll);
             break;
@@ -1005,6 +1018,7 @@ export class PmdLoop implements OdpUpcallSink {
     for (let p = 0; p < this.nPoll; p++) {
       if (this.pollPort[p] !== portNo || this.pollRxq[p] !== rxq) continue;
       this.pollNetdev[p]!.rxqBindDoorbell(rxq, -1);
+      if (this.pollStride[p]! > 0 && --this.nStride === 0) this.senderCpu.release();
       const last = --this.nPoll;
       for (let q = p; q < last; q++) {
         this.pollNetdev[q] = this.pollNetdev[q + 1]!;
@@ -1013,6 +1027,7 @@ export class PmdLoop implements OdpUpcallSink {
         this.pollSched[q] = this.pollSched[q + 1]!;
         this.pollEvery[q] = this.pollEvery[q + 1]!;
         this.pollSkip[q] = this.pollSkip[q + 1]!;
+        this.pollStride[q] = this.pollStride[q + 1]!;
       }
       this.pollNetdev.length = last;
       this.fdSleep.rebuild(this.pollNetdev, this.pollRxq, this.nPoll);
