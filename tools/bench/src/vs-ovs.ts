@@ -1,5 +1,5 @@
 /**
- * `pnpm bench vs-ovs [--json] [--hosts 2|3] [--seconds S] [--rounds R] [--only ovs|tsvs] [--pmd-threads N] [--tsvs-flows normal|dpctl] [--prefix P]`:
+ * `pnpm bench vs-ovs [--json] [--hosts 2|3] [--seconds S] [--rounds R] [--only ovs|tsvs] [--pmd-threads N] [--tsvs-flows normal|dpctl] [--tsvs-fanout cpu|hash] [--prefix P]`:
  * tsvs side by side with Open vSwitch 3.1's userspace datapath, on the same hosts, veth pairs and
  * offload settings, one switch after the other in one invocation (OVS first).
  *
@@ -13,6 +13,9 @@
  * every figure is the median over the rounds (these shared 2-vCPU machines are noisy).
  * `--tsvs-flows dpctl` is a diagnostic of the fast path alone: tsvs gets static datapath flows
  * between the two ports instead of NORMAL (see vs-ovs/switches.ts); the default is NORMAL.
+ * `--tsvs-fanout` (default cpu): tsvs's ports get n_rxq = CPUs (2..32) with fanout=cpu, so that a
+ * PMD sleeps on the CPU its lone packets come from (packages/dpif src/pmd/sender-cpu.ts); `hash`
+ * gives them the defaults (one rxq). OVS's netdev-linux ports have one rxq and no such option.
  *
  * Per switch, after both hosts reach each other (warm-up pings): a cold ping (200 at 5 ms; extra
  * figures rtt_cold_avg_ms / rtt_cold_p99_ms), a warm-up the same for both switches (a flood ping
@@ -48,10 +51,10 @@ const EXTRA = ['rtt_cold_avg_ms', 'rtt_cold_p99_ms', 'tcp_retransmits', 'udp64_o
 type Key = (typeof MAIN)[number] | (typeof EXTRA)[number];
 type Figures = Partial<Record<Key, number>>;
 
-interface Opts { hosts: number; seconds: number; rounds: number; only: string | null; pmdThreads: number | null; prefix: string; tsvsFlows: 'normal' | 'dpctl' }
+interface Opts { hosts: number; seconds: number; rounds: number; only: string | null; pmdThreads: number | null; prefix: string; tsvsFlows: 'normal' | 'dpctl'; tsvsFanout: 'cpu' | 'hash' }
 
 function parseArgs(args: string[]): Opts {
-  const o: Opts = { hosts: 2, seconds: 5, rounds: 1, only: null, pmdThreads: null, prefix: `vo${process.pid % 100000}`, tsvsFlows: 'normal' };
+  const o: Opts = { hosts: 2, seconds: 5, rounds: 1, only: null, pmdThreads: null, prefix: `vo${process.pid % 100000}`, tsvsFlows: 'normal', tsvsFanout: 'cpu' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = args[i + 1];
@@ -71,6 +74,10 @@ function parseArgs(args: string[]): Opts {
     } else if (a === '--tsvs-flows') {
       if (v !== 'normal' && v !== 'dpctl') throw new BenchError(`bad value '${v ?? ''}' for --tsvs-flows (want normal or dpctl)`);
       o.tsvsFlows = v;
+      i++;
+    } else if (a === '--tsvs-fanout') {
+      if (v !== 'cpu' && v !== 'hash') throw new BenchError(`bad value '${v ?? ''}' for --tsvs-fanout (want cpu or hash)`);
+      o.tsvsFanout = v;
       i++;
     } else if (a === '--prefix') {
       if (v === undefined || !/^[a-z][a-z0-9]{0,7}$/.test(v)) throw new BenchError(`bad value '${v ?? ''}' for --prefix (a lower-case letter then up to 7 letters or digits)`);
@@ -166,7 +173,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const topo = topologyUp(root, o.prefix, o.hosts, '10.77.0');
     offloads = offloadStates(topo);
     log(`${o.hosts} hosts (${topo.hosts.map((h) => `${h.ns} ${h.ip4}`).join(', ')}), switch namespace ${topo.switchNs}; ${offloads}`);
-    const pair: Switch[] = [new OvsSwitch(root), new TsvsSwitch(root, { flows: o.tsvsFlows, ...(o.pmdThreads ? { pmdThreads: o.pmdThreads } : {}) })];
+    const pair: Switch[] = [new OvsSwitch(root), new TsvsSwitch(root, { flows: o.tsvsFlows, fanout: o.tsvsFanout, ...(o.pmdThreads ? { pmdThreads: o.pmdThreads } : {}) })];
     for (let r = 0; r < o.rounds; r++) {
       // OVS first, then alternating (ABBA...), so that a drift in the machine's load favours neither.
       const order = r % 2 === 0 ? pair : [...pair].reverse();

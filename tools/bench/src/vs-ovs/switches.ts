@@ -7,13 +7,14 @@
  *   ports, the default flow `actions=NORMAL`). The CPU figure is ovs-vswitchd's.
  * - `tsvs`: the tsvs daemon started through its CLI (`tsvs start --detach` with a private socket,
  *   config, pidfile and log in a temp dir; bridge `br0`), the veth ends added with
- *   `tsvs add-port NAME --type system`, the default flow NORMAL. The CPU figure is the daemon
+ *   `tsvs add-port NAME --type system` (with fanout `cpu`, the default here: `--option n_rxq=<CPUs,
+ *   2..32> --option fanout=cpu`), the default flow NORMAL. The CPU figure is the daemon
  *   process's (all its threads: PMDs, handlers, revalidators).
  *
  * `stop()` is synchronous, idempotent and registered with the cleanup registry by `start()`.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchError, inNs, onCleanup, sh, sleep } from './proc.js';
 import type { BenchTopology } from './topo.js';
@@ -90,7 +91,13 @@ export class TsvsSwitch implements Switch {
    * handlers) or 'dpctl' (a fast-path-only diagnostic: static datapath flows `in_port(A),eth()` ->
    * B between the first two ports, both ways, installed with `tsvs dpctl add-flow`; no slow path).
    */
-  constructor(private readonly root: string, private readonly opts: { pmdThreads?: number; flows?: 'normal' | 'dpctl' } = {}) {}
+  constructor(private readonly root: string, private readonly opts: { pmdThreads?: number; flows?: 'normal' | 'dpctl'; fanout?: 'cpu' | 'hash' } = {}) {}
+
+  /** Options of every port: fanout=cpu with an rxq per CPU, or none (the defaults). */
+  private portOptions(): string[] {
+    if (this.opts.fanout === 'hash') return [];
+    return ['--option', `n_rxq=${Math.min(32, Math.max(2, availableParallelism()))}`, '--option', 'fanout=cpu'];
+  }
 
   /** argv of a tsvs CLI command against this instance, run in the switch namespace. */
   cli(args: string[]): string[] {
@@ -114,7 +121,7 @@ export class TsvsSwitch implements Switch {
         '--pidfile', join(this.dir, 'tsvs.pid'), '--log-file', join(this.dir, 'tsvs.log'), '--log-level', 'warn'];
       if (this.opts.pmdThreads) start.push('--pmd-threads', String(this.opts.pmdThreads));
       sh(this.cli(start), { timeout: 60_000 });
-      for (const h of topo.hosts) sh(this.cli(['add-port', h.outer, '--type', 'system']), { timeout: 30_000 });
+      for (const h of topo.hosts) sh(this.cli(['add-port', h.outer, '--type', 'system', ...this.portOptions()]), { timeout: 30_000 });
       if (this.opts.flows === 'dpctl') {
         const [a, b] = [topo.hosts[0]!.outer, topo.hosts[1]!.outer];
         const odp = (name: string): string => {
@@ -146,7 +153,8 @@ export class TsvsSwitch implements Switch {
       threads = Object.entries(s.threads).map(([k, t]) => `${k}=${t.count ?? '?'}`).join(' ');
     } catch { /* older daemon */ }
     const flows = this.opts.flows === 'dpctl' ? 'static dpctl flows (no slow path)' : 'NORMAL';
-    return `${v || 'tsvs'}, system ports, ${flows}${threads ? `, threads ${threads}` : ''}`;
+    const ports = this.portOptions().filter((x) => x !== '--option').join(' ');
+    return `${v || 'tsvs'}, system ports${ports ? ` (${ports})` : ''}, ${flows}${threads ? `, threads ${threads}` : ''}`;
   }
 
   dumpFlows(): string {
