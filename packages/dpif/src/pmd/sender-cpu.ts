@@ -8,8 +8,8 @@
  * pays the delay. A PMD allowed only on the sender's CPU is woken there instead, preempts the
  * sender (which is about to wait for the answer anyway), and the answer wakes the sender on that
  * same CPU. Measured (`pnpm bench vs-ovs --rounds 3/5`, 200 pings at 5 ms per round): RTT avg
- * 0.026-0.042 ms with n_rxq=2 fanout=cpu against 0.065-0.092 ms with one rxq (OVS 0.063-0.103 in
- * the same runs), p99 0.073-0.114 ms against 0.120-0.195.
+ * 0.026-0.045 ms with n_rxq=2 fanout=cpu against 0.065-0.092 ms with one rxq (OVS 0.063-0.118 in
+ * the same runs), p99 0.068-0.126 ms against 0.120-0.195.
  *
  * How the PMD knows the sender's CPU: a system port with fanout=cpu (PACKET_FANOUT_CPU) gives rxq
  * q the frames the kernel received on CPUs c with c % n_rxq == q, and on a veth that is the CPU
