@@ -74,11 +74,6 @@ export class SenderCpu {
     this.set(-1, 0);
   }
 
-  /** The CPUs asked for, as "first/stride" (stride 0: the thread's own affinity). Tests, probes. */
-  get placement(): string {
-    return `${this.first}/${this.stride}`;
-  }
-
   private set(first: number, stride: number): void {
     if ((first === this.first && stride === this.stride) || this.failed) return;
     let a = this.setter;
