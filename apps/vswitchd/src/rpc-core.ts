@@ -43,7 +43,7 @@ export function registerCoreMethods(d: Daemon): void {
       if (changed.length > 0) d.log.info({ settings, changed }, 'tunables changed');
       return { tunables: { ...cfg.tunables }, changed };
     },
-    'set tunables: max-idle, flow-limit, max-revalidator, min-revalidate-pps, emc-insert-inv-prob, mac-aging-time, mac-table-size, pmd-rx-usecs',
+    'set tunables: max-idle, flow-limit, max-revalidator, min-revalidate-pps, emc-insert-inv-prob, mac-aging-time, mac-table-size, pmd-rx-usecs, pmd-idle-nap-usecs',
   );
   rpc.register(
     'threads/set',

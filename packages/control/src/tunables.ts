@@ -41,6 +41,7 @@ export const TUNABLES = {
   'mac-aging-time': { default: 300, min: 1, max: U32_MAX, unit: 's', description: 'idle time after which a learned MAC is forgotten' },
   'mac-table-size': { default: 2048, min: 1, max: U32_MAX, unit: 'entries', description: 'most MAC addresses learned per bridge' },
   'pmd-rx-usecs': { default: 80, min: 0, max: 1000, unit: 'µs', description: 'PMD nap between partial rx bursts of a running stream (rx coalescing; 0: never)' },
+  'pmd-idle-nap-usecs': { default: 20, min: 0, max: 1000, unit: 'µs', description: 'PMD nap when idle just after traffic, before it blocks on its socket rxqs (0: block at once)' },
 } as const satisfies Record<string, TunableSpec>;
 
 export type TunableName = keyof typeof TUNABLES;

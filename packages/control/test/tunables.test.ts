@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { TUNABLE_NAMES, defaultTunables, parseTunableAssignments, resolveSocketPath, defaultSocketPath, defaultConfigPath } from '@tsvs/control';
 
 describe('control/tunables', () => {
-  it('has the OVS defaults, and pmd-rx-usecs', () => {
+  it('has the OVS defaults, and pmd-rx-usecs and pmd-idle-nap-usecs', () => {
     expect(defaultTunables()).to.deep.equal({
       'max-idle': 10000,
       'flow-limit': 200000,
@@ -12,8 +12,9 @@ describe('control/tunables', () => {
       'mac-aging-time': 300,
       'mac-table-size': 2048,
       'pmd-rx-usecs': 80,
+      'pmd-idle-nap-usecs': 20,
     });
-    expect(TUNABLE_NAMES).to.have.length(8);
+    expect(TUNABLE_NAMES).to.have.length(9);
   });
 
   it('parses KEY=VALUE lists and names the first bad token', () => {
@@ -30,6 +31,7 @@ describe('control/tunables', () => {
       [['max-revalidator=99'], /at least 100 ms/],
       [['min-revalidate-pps=0'], /at least 1/],
       [['pmd-rx-usecs=1001'], /"pmd-rx-usecs=1001": pmd-rx-usecs must be at most 1000/],
+      [['pmd-idle-nap-usecs=1001'], /"pmd-idle-nap-usecs=1001": pmd-idle-nap-usecs must be at most 1000/],
       [['emc-insert-inv-prob=4294967296'], /at most 4294967295/],
       [['__proto__=1'], /unknown key "__proto__"/],
     ];

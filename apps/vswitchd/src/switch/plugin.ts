@@ -9,7 +9,7 @@
  * TAP cannot be made, a memory port, logged) → the supervisor adopts the PMD kind → the OpenFlow layer (openflow.ts:
  * @tsvs/ofproto Ofproto with its handler and revalidator threads, adopted too) → configured ports
  * opened as bridge ports → saved rules added. Tunables follow config changes live
- * (emc-insert-inv-prob goes to the flow table, pmd-rx-usecs to the PMDs, the others to the Ofproto).
+ * (emc-insert-inv-prob goes to the flow table, pmd-rx-usecs and pmd-idle-nap-usecs to the PMDs, the others to the Ofproto).
  * Stop: PMD restarts off → rules saved, handlers and revalidators stopped → every datapath flow
  * deleted → ports closed and PMD threads stopped (Datapath.close). The daemon saves the config.
  */
@@ -185,6 +185,7 @@ export class SwitchPlugin implements DaemonPlugin {
       },
       ...(this.options.poolBuffers !== undefined ? { pool: { nBufs: this.options.poolBuffers } } : {}),
       rxUsecs: cfg.tunables['pmd-rx-usecs'],
+      idleNapUs: cfg.tunables['pmd-idle-nap-usecs'],
       pmdNice: PMD_NICE,
       pmdWakeSliceUs: PMD_WAKE_SLICE_US,
       idleSpinUs: PMD_IDLE_SPIN_US,
@@ -237,6 +238,9 @@ export class SwitchPlugin implements DaemonPlugin {
     if (this.dp.table.emcInsertInvProb !== inv) this.dp.table.emcInsertInvProb = inv;
     if (this.dp.pmdRxUsecs !== t['pmd-rx-usecs']) {
       this.dp.setPmdRxUsecs(t['pmd-rx-usecs']).catch((err: Error) => d.log.warn({ err: err.message }, 'pmd-rx-usecs not applied'));
+    }
+    if (this.dp.pmdIdleNapUs !== t['pmd-idle-nap-usecs']) {
+      this.dp.setPmdIdleNapUs(t['pmd-idle-nap-usecs']).catch((err: Error) => d.log.warn({ err: err.message }, 'pmd-idle-nap-usecs not applied'));
     }
     this.openflow?.applyTunables(t);
   }

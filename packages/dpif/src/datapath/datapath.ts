@@ -64,6 +64,11 @@ export interface DatapathOptions {
   readonly maxSleepMs?: number;
   /** pmd-rx-usecs: PMD nap between partial rx bursts of a running stream, µs (pmd/pmd-loop.ts). Default 0 (off). */
   readonly rxUsecs?: number;
+  /**
+   * pmd-idle-nap-usecs: nap of an idle PMD with socket rxqs after traffic, µs, IDLE_NAPS times
+   * before it blocks in poll(2) (pmd/pmd-loop.ts). Default 0 (off: block at once).
+   */
+  readonly idleNapUs?: number;
   /** Nice value of the PMD threads (-20..19; each sets its own), or null (default) to keep the process's. */
   readonly pmdNice?: number | null;
   /**
@@ -131,6 +136,7 @@ export class Datapath implements Dpif {
   private readonly upcallQueueSize: number;
   private idleSpinUs: number;
   private rxUsecs: number;
+  private idleNapUs: number;
   private readonly pmdNice: number | null;
   private readonly pmdWakeSliceUs: number;
   private maxSleepMs: number;
@@ -172,6 +178,7 @@ export class Datapath implements Dpif {
     this.idleSpinUs = opts.idleSpinUs ?? 20;
     this.maxSleepMs = opts.maxSleepMs ?? 500;
     this.rxUsecs = checkRxUsecs(opts.rxUsecs ?? 0);
+    this.idleNapUs = checkIdleNapUs(opts.idleNapUs ?? 0);
     this.pmdNice = opts.pmdNice ?? null;
     if (this.pmdNice !== null && !(Number.isInteger(this.pmdNice) && this.pmdNice >= -20 && this.pmdNice <= 19)) {
       throw new DpifError(`pmdNice ${this.pmdNice} must be an integer -20..19`);
@@ -428,6 +435,23 @@ export class Datapath implements Dpif {
     return this.rxUsecs;
   }
 
+  /**
+   * Changes pmd-idle-nap-usecs (µs, 0..1000; 0 turns idle naps off) on every PMD, also those
+   * started later. Throws DpifError for a value outside that range.
+   */
+  setPmdIdleNapUs(us: number): Promise<void> {
+    const v = checkIdleNapUs(us);
+    return this.serialize(async () => {
+      this.idleNapUs = v;
+      await Promise.all([...this.pmds.values()].map((t) => t.request({ op: 'config', idleNapUs: v })));
+    });
+  }
+
+  /** pmd-idle-nap-usecs in effect (µs). */
+  get pmdIdleNapUs(): number {
+    return this.idleNapUs;
+  }
+
   /** Benchmarks only: switches every PMD's lookup between the datapath ('table') and the Map baseline ('map'). */
   setPmdLookup(mode: PmdLookupMode): Promise<void> {
     return this.serialize(async () => {
@@ -557,7 +581,7 @@ export class Datapath implements Dpif {
         pmdId: id, dpName: this.name, flowTable: this.table.sab, pool: this.pool.descriptor(), bank: this.bank.sab,
         counters: this.counters.descriptor(), sched: this.sched.sab, maxRxqs: this.sched.maxRxqs,
         upcallArea: this.upcallArea.sab, clock: this.clock.sab, idleSpinUs: this.idleSpinUs, maxSleepMs: this.maxSleepMs,
-        rxUsecs: this.rxUsecs, nice: this.pmdNice, wakeSliceUs: this.pmdWakeSliceUs,
+        rxUsecs: this.rxUsecs, idleNapUs: this.idleNapUs, nice: this.pmdNice, wakeSliceUs: this.pmdWakeSliceUs,
       };
       let t: PmdThread;
       try {
@@ -730,5 +754,13 @@ export const MAX_RX_USECS = 1000;
 
 function checkRxUsecs(us: number): number {
   if (!Number.isInteger(us) || us < 0 || us > MAX_RX_USECS) throw new DpifError(`pmd-rx-usecs ${us} must be an integer 0..${MAX_RX_USECS}`);
+  return us;
+}
+
+/** Largest pmd-idle-nap-usecs (µs): a frame that comes during a nap waits for its end. */
+export const MAX_IDLE_NAP_USECS = 1000;
+
+function checkIdleNapUs(us: number): number {
+  if (!Number.isInteger(us) || us < 0 || us > MAX_IDLE_NAP_USECS) throw new DpifError(`pmd-idle-nap-usecs ${us} must be an integer 0..${MAX_IDLE_NAP_USECS}`);
   return us;
 }

@@ -40,6 +40,8 @@ export interface PmdInit {
   readonly maxSleepMs: number;
   /** pmd-rx-usecs: nap between partial rx bursts of a running stream (µs, 0 = never; pmd-loop.ts). */
   readonly rxUsecs: number;
+  /** pmd-idle-nap-usecs: nap of an idle PMD after traffic before it blocks in poll(2) (µs, 0 = never; pmd-loop.ts). */
+  readonly idleNapUs: number;
   /**
    * Nice value the PMD thread gives itself at start (setpriority on its own tid, -20..19), or null
    * to keep the process's. Raising it needs CAP_SYS_NICE; without, the thread keeps the process's
@@ -58,7 +60,7 @@ export type PmdRequest =
   | { op: 'delPort'; seq: number; portNo: number }
   | { op: 'addRxq'; seq: number; portNo: number; rxq: number; schedSlot: number }
   | { op: 'delRxq'; seq: number; portNo: number; rxq: number }
-  | { op: 'config'; seq: number; idleSpinUs?: number; maxSleepMs?: number; rxUsecs?: number; lookup?: PmdLookupMode }
+  | { op: 'config'; seq: number; idleSpinUs?: number; maxSleepMs?: number; rxUsecs?: number; idleNapUs?: number; lookup?: PmdLookupMode }
   | { op: 'probe'; seq: number }
   | { op: 'quit'; seq: number };
 

@@ -41,6 +41,7 @@ export const PMD_COUNTER_NAMES = [
   'iterations', //    loop iterations
   'rx_naps', //       PMD_RX_NAPS: naps between partial rx bursts (pmd-rx-usecs; their time is in sleep_ns)
   'tx_held', //       PMD_TX_HELD: partial output batches held through a nap (per port and nap)
+  'idle_naps', //     PMD_IDLE_NAPS: naps of an idle PMD after traffic (pmd-idle-nap-usecs; time in sleep_ns)
 ] as const;
 export type PmdCounterName = (typeof PMD_COUNTER_NAMES)[number];
 
@@ -68,6 +69,7 @@ export const PMD_STAT_ACTION_LOST = 20;
 export const PMD_ITERATIONS = 21;
 export const PMD_RX_NAPS = 22;
 export const PMD_TX_HELD = 23;
+export const PMD_IDLE_NAPS = 24;
 export const PMD_N_STATS = PMD_COUNTER_NAMES.length;
 
 /** One thread's counters as the control plane reports them. */

@@ -9,7 +9,7 @@ const table = TUNABLE_NAMES.map((n) => {
 export default class SetConfig extends DataCommand {
   static override description = `Set tunables at runtime; they are saved in the config file.
 
-All KEY=VALUE pairs are checked first: if any is bad, nothing changes (exit 2). Keys and ranges follow Open vSwitch (ovs-vswitchd.conf.db(5)); pmd-rx-usecs is tsvs's own (rx coalescing, after ethtool's rx-usecs):
+All KEY=VALUE pairs are checked first: if any is bad, nothing changes (exit 2). Keys and ranges follow Open vSwitch (ovs-vswitchd.conf.db(5)); pmd-rx-usecs (rx coalescing, after ethtool's rx-usecs) and pmd-idle-nap-usecs (how an idle PMD waits just after traffic) are tsvs's own:
 ${table}`;
 
   static override examples = [
@@ -17,6 +17,7 @@ ${table}`;
     '<%= config.bin %> set config flow-limit=50000 max-revalidator=1000',
     { description: 'Disable EMC insertion', command: '<%= config.bin %> set config emc-insert-inv-prob=0' },
     { description: 'PMDs poll again at once after a partial burst (lowest latency under load, more CPU)', command: '<%= config.bin %> set config pmd-rx-usecs=0' },
+    { description: 'Idle PMDs block on their socket rxqs at once (senders pay a wake-up per lone frame)', command: '<%= config.bin %> set config pmd-idle-nap-usecs=0' },
   ];
 
   static override strict = false;
