@@ -125,9 +125,10 @@ export const RXQ_SYSCALL_POLL_EVERY = 8;
  * is 0). 10: with 20 µs naps about 0.3 ms, which covers most gaps between the frames of the
  * vs-OVS connection test (8 in flight), while a ping every 10 ms or more still finds the PMD
  * blocked (and so asleep near its sender, sender-cpu.ts). Measured (vs-OVS topology, new TCP
- * connections at 8 in flight, alternating runs, medians): 12.6k/s blocking at once, 13.8k/s with
- * 20 µs naps, OVS 12.9k/s (8 runs each); in a second series 12.2k, 13.0k, OVS 13.2k (6 runs);
- * 12, 20 and 30 µs naps and 25 naps were alike (13.0-13.3k).
+ * connections at 8 in flight, one rxq per port, alternating runs of 2 s, medians): 12.5k/s
+ * blocking at once, 13.1k/s with 20 µs naps (ahead in 9 of 10 pairs), OVS 13.0k/s; in another
+ * series 13.6k/s with naps, OVS 12.6k/s (8 runs). 12, 20 and 30 µs naps and 25 naps were alike
+ * within the noise (an earlier version, 6 runs each).
  */
 export const IDLE_NAPS = 10;
 /** Timer slack (ns) a PMD that naps asks for: the default 50 µs would stretch every nap. */
