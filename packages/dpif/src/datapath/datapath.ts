@@ -177,8 +177,8 @@ export class Datapath implements Dpif {
     this.rxqAssign = opts.rxqAssign ?? 'roundrobin';
     this.idleSpinUs = opts.idleSpinUs ?? 20;
     this.maxSleepMs = opts.maxSleepMs ?? 500;
-    this.rxUsecs = checkRxUsecs(opts.rxUsecs ?? 0);
-    this.idleNapUs = checkIdleNapUs(opts.idleNapUs ?? 0);
+    this.rxUsecs = checkNapUsecs('pmd-rx-usecs', opts.rxUsecs ?? 0);
+    this.idleNapUs = checkNapUsecs('pmd-idle-nap-usecs', opts.idleNapUs ?? 0);
     this.pmdNice = opts.pmdNice ?? null;
     if (this.pmdNice !== null && !(Number.isInteger(this.pmdNice) && this.pmdNice >= -20 && this.pmdNice <= 19)) {
       throw new DpifError(`pmdNice ${this.pmdNice} must be an integer -20..19`);
@@ -414,7 +414,7 @@ export class Datapath implements Dpif {
     return this.serialize(async () => {
       this.idleSpinUs = idleSpinUs;
       this.maxSleepMs = maxSleepMs;
-      await Promise.all([...this.pmds.values()].map((t) => t.request({ op: 'config', idleSpinUs, maxSleepMs })));
+      await this.configPmds({ op: 'config', idleSpinUs, maxSleepMs });
     });
   }
 
@@ -423,10 +423,10 @@ export class Datapath implements Dpif {
    * later. Throws DpifError for a value outside that range.
    */
   setPmdRxUsecs(us: number): Promise<void> {
-    const v = checkRxUsecs(us);
+    const v = checkNapUsecs('pmd-rx-usecs', us);
     return this.serialize(async () => {
       this.rxUsecs = v;
-      await Promise.all([...this.pmds.values()].map((t) => t.request({ op: 'config', rxUsecs: v })));
+      await this.configPmds({ op: 'config', rxUsecs: v });
     });
   }
 
@@ -440,10 +440,10 @@ export class Datapath implements Dpif {
    * started later. Throws DpifError for a value outside that range.
    */
   setPmdIdleNapUs(us: number): Promise<void> {
-    const v = checkIdleNapUs(us);
+    const v = checkNapUsecs('pmd-idle-nap-usecs', us);
     return this.serialize(async () => {
       this.idleNapUs = v;
-      await Promise.all([...this.pmds.values()].map((t) => t.request({ op: 'config', idleNapUs: v })));
+      await this.configPmds({ op: 'config', idleNapUs: v });
     });
   }
 
@@ -455,8 +455,13 @@ export class Datapath implements Dpif {
   /** Benchmarks only: switches every PMD's lookup between the datapath ('table') and the Map baseline ('map'). */
   setPmdLookup(mode: PmdLookupMode): Promise<void> {
     return this.serialize(async () => {
-      await Promise.all([...this.pmds.values()].map((t) => t.request({ op: 'config', lookup: mode })));
+      await this.configPmds({ op: 'config', lookup: mode });
     });
+  }
+
+  /** Sends one config message to every running PMD (those started later get the fields in PmdInit). */
+  private async configPmds(body: PmdRequestBody & { op: 'config' }): Promise<void> {
+    await Promise.all([...this.pmds.values()].map((t) => t.request(body)));
   }
 
   /** Which PMD polls each rxq: `portNo/rxq` → PMD id. */
@@ -749,18 +754,14 @@ function portInfo(r: PortRec): DpifPort {
   return { name: r.name, portNo: r.portNo, type: r.type, options: r.options, nRxq: r.netdev.nRxq, nTxq: r.netdev.nTxq };
 }
 
-/** Largest pmd-rx-usecs (µs): longer naps would only add latency. */
+/**
+ * Largest pmd-rx-usecs and pmd-idle-nap-usecs (µs): a frame that comes during a nap waits for its
+ * end, so longer naps would only add latency.
+ */
 export const MAX_RX_USECS = 1000;
 
-function checkRxUsecs(us: number): number {
-  if (!Number.isInteger(us) || us < 0 || us > MAX_RX_USECS) throw new DpifError(`pmd-rx-usecs ${us} must be an integer 0..${MAX_RX_USECS}`);
-  return us;
-}
-
-/** Largest pmd-idle-nap-usecs (µs): a frame that comes during a nap waits for its end. */
-export const MAX_IDLE_NAP_USECS = 1000;
-
-function checkIdleNapUs(us: number): number {
-  if (!Number.isInteger(us) || us < 0 || us > MAX_IDLE_NAP_USECS) throw new DpifError(`pmd-idle-nap-usecs ${us} must be an integer 0..${MAX_IDLE_NAP_USECS}`);
+/** A PMD nap length (`name`: the tunable, for the message); DpifError outside 0..MAX_RX_USECS. */
+function checkNapUsecs(name: string, us: number): number {
+  if (!Number.isInteger(us) || us < 0 || us > MAX_RX_USECS) throw new DpifError(`${name} ${us} must be an integer 0..${MAX_RX_USECS}`);
   return us;
 }

@@ -461,14 +461,11 @@ export class PmdLoop implements OdpUpcallSink {
   private idleNap(): void {
     this.idleNapsLeft--;
     this.emptyRun = 0;
-    // Idle, the stream (if any) is over: the wake level, so that the PMD runs as soon as its timer
-    // fires, as after a sleep. Without this a PMD that napped in a stream stayed at the stream's
-    // level for as long as it did not block (most of the connection test).
-    if (this.schedStream && this.schedSwitch) this.setSched(false);
-    // A nap is a sleep for sender-cpu.ts too: a frame that came within the naps was not lone. Else
-    // a PMD pinned after a lone packet stayed pinned through a storm it naps through (it seldom
-    // blocks), next to one sender, which is what the 1 ms gate is for.
-    if (this.nStride > 0) this.senderCpu.beforeSleep(this.tf[T_LAST_SLEEP]! >= SENDER_CPU_MIN_SLEEP_MS);
+    // As before a sleep. Without the wake level a PMD that napped in a stream stayed at the
+    // stream's level for as long as it did not block (most of the connection test); without
+    // sender-cpu a PMD pinned after a lone packet stayed pinned through a storm it naps through,
+    // next to one sender, which is what the 1 ms gate is for.
+    this.settleForSleep();
     Atomics.sub(this.clkI32, CLK_AWAKE, 1);
     this.napper!.nap(this.idleNapUs);
     Atomics.add(this.clkI32, CLK_AWAKE, 1);
@@ -476,6 +473,22 @@ export class PmdLoop implements OdpUpcallSink {
     this.cnt[this.cb + PMD_IDLE_NAPS]++;
     this.winNapNs += this.idleNapUs * 1000;
     this.moreCalls = 0;
+    this.readRealTime();
+  }
+
+  /**
+   * What the PMD does before any sleep or idle nap: it takes the wake scheduling level back (it
+   * must run as soon as it is woken or its timer fires) and, with fanout=cpu rxqs, moves next to
+   * the sender of a lone packet or takes its own affinity back (sender-cpu.ts; a frame that came
+   * after a nap was not lone).
+   */
+  private settleForSleep(): void {
+    if (this.nStride > 0) this.senderCpu.beforeSleep(this.tf[T_LAST_SLEEP]! >= SENDER_CPU_MIN_SLEEP_MS);
+    if (this.schedStream && this.schedSwitch) this.setSched(false);
+  }
+
+  /** T_NOW from the real clock (allocates: waking and naps only). */
+  private readRealTime(): void {
     const t = this.timeOrigin + performance.now();
     if (t > this.tf[T_NOW]!) this.tf[T_NOW] = t;
   }
@@ -954,8 +967,7 @@ export class PmdLoop implements OdpUpcallSink {
     this.pollSkip.fill(0, 0, this.nPoll);
     this.moreCalls = 0;
     this.ftp.online();
-    const t = this.timeOrigin + performance.now();
-    if (t > this.tf[T_NOW]!) this.tf[T_NOW] = t;
+    this.readRealTime();
     this.tf[T_WIN_START] = this.tf[T_NOW]!;
   }
 
@@ -983,8 +995,7 @@ export class PmdLoop implements OdpUpcallSink {
     if (Atomics.load(this.ctl, 0) !== this.ctlSeen) timeout = 0;
     const before = this.tf[T_NOW]!;
     if (timeout > 0) {
-      if (this.nStride > 0) this.senderCpu.beforeSleep(this.tf[T_LAST_SLEEP]! >= SENDER_CPU_MIN_SLEEP_MS);
-      if (this.schedStream && this.schedSwitch) this.setSched(false);
+      this.settleForSleep();
       this.cnt[this.cb + PMD_SLEEP_ITER]++;
       if (viaFd) {
         this.fdSleep.sleep(timeout);
