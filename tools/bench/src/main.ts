@@ -25,6 +25,15 @@ if (!name || !available.includes(name)) {
 const json = rest.includes('--json');
 const args = rest.filter((a) => a !== '--json');
 const mod = (await import(`./${name}.js`)) as { run(args: string[]): Promise<Record<string, unknown>> };
-const result = await mod.run(args);
+let result: Record<string, unknown>;
+try {
+  result = await mod.run(args);
+} catch (e) {
+  // A benchmark's expected failures (a bad argument, not root, a tool missing) are one line;
+  // anything else is a bug and keeps its stack.
+  if (!(e instanceof Error) || e.name !== 'BenchError') throw e;
+  process.stderr.write(`bench ${name}: ${e.message}\n`);
+  process.exit(1);
+}
 if (json) process.stdout.write(JSON.stringify(result) + '\n');
 else for (const [k, v] of Object.entries(result)) process.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);

@@ -27,7 +27,9 @@
  *
  * Result: for each of tcp_gbps, udp64_kpps (delivered), rtt_avg_ms, rtt_p99_ms, tcp_conn_per_s,
  * cpu_percent an object { tsvs, ovs } (null where that switch could not run the workload), plus
- * `ratios` (tsvs/ovs per figure; for rtt and cpu lower is better), extra figures in the same
+ * `ratios` (tsvs/ovs per figure; for rtt and cpu lower is better), `round_ratios` (per figure,
+ * tsvs/ovs of each round: round r of one switch against round r of the other, the spread behind
+ * the medians; the table's last column counts the rounds tsvs was at or ahead), extra figures in the same
  * { tsvs, ovs } shape (rtt_cold_avg_ms, rtt_cold_p99_ms, tcp_retransmits, udp64_offered_kpps,
  * udp64_forwarded_kpps: frames the switch sent to the receiver's veth, udp64_rcvbuf_drops_kpps:
  * datagrams the receiver's full socket dropped; ping_received, tcp_conn_errors),
@@ -47,6 +49,8 @@ import { conns, ping, round, tcp, udp64, waitReachable, warmUp, withIperfServer 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const MAIN = ['tcp_gbps', 'udp64_kpps', 'rtt_avg_ms', 'rtt_p99_ms', 'tcp_conn_per_s', 'cpu_percent'] as const;
+/** Figures where lower is better. */
+const LOWER: ReadonlySet<string> = new Set(['rtt_avg_ms', 'rtt_p99_ms', 'cpu_percent']);
 const EXTRA = ['rtt_cold_avg_ms', 'rtt_cold_p99_ms', 'tcp_retransmits', 'udp64_offered_kpps', 'udp64_forwarded_kpps', 'udp64_rcvbuf_drops_kpps', 'ping_received', 'tcp_conn_errors'] as const;
 type Key = (typeof MAIN)[number] | (typeof EXTRA)[number];
 type Figures = Partial<Record<Key, number>>;
@@ -148,12 +152,37 @@ function median(xs: (number | undefined)[]): number | null {
   return v.length % 2 ? v[m]! : round((v[m - 1]! + v[m]!) / 2, 4);
 }
 
-function table(res: Record<string, { tsvs: number | null; ovs: number | null }>, ratios: Record<string, number | null>): string {
-  const rows = [['figure', 'tsvs', 'ovs', 'tsvs/ovs']];
+/**
+ * tsvs/OVS per round: round r of tsvs against round r of OVS, which ran next to it in the ABBA
+ * order. Shows the spread behind the medians; null where either figure is missing or OVS's is 0.
+ */
+function roundRatios(runs: { tsvs: Figures[]; ovs: Figures[] }): Record<string, (number | null)[]> {
+  const n = Math.min(runs.tsvs.length, runs.ovs.length);
+  const out: Record<string, (number | null)[]> = {};
+  for (const k of MAIN) {
+    const rs: (number | null)[] = [];
+    for (let r = 0; r < n; r++) {
+      const t = runs.tsvs[r]![k], v = runs.ovs[r]![k];
+      rs.push(t !== undefined && v !== undefined && v !== 0 ? round(t / v, 3) : null);
+    }
+    out[k] = rs;
+  }
+  return out;
+}
+
+/** "a/n": rounds in which tsvs was at or ahead of OVS (ratio >= 1, or <= 1 where lower is better). */
+function atOrAhead(k: string, rs: (number | null)[] | undefined): string {
+  const v = (rs ?? []).filter((x): x is number => x !== null);
+  if (v.length === 0) return '';
+  return `${v.filter((x) => (LOWER.has(k) ? x <= 1 : x >= 1)).length}/${v.length}`;
+}
+
+function table(res: Record<string, { tsvs: number | null; ovs: number | null }>, ratios: Record<string, number | null>, perRound: Record<string, (number | null)[]>): string {
+  const rows = [['figure', 'tsvs', 'ovs', 'tsvs/ovs', 'rounds at/ahead']];
   for (const k of [...MAIN, ...EXTRA]) {
     const r = res[k]!;
     const ratio = ratios[k];
-    rows.push([k, String(r.tsvs ?? '-'), String(r.ovs ?? '-'), ratio === undefined ? '' : String(ratio ?? '-')]);
+    rows.push([k, String(r.tsvs ?? '-'), String(r.ovs ?? '-'), ratio === undefined ? '' : String(ratio ?? '-'), atOrAhead(k, perRound[k])]);
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
@@ -200,9 +229,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     out[k] = { tsvs: t, ovs: v };
     if ((MAIN as readonly string[]).includes(k)) ratios[k] = t !== null && v !== null && v !== 0 ? round(t / v, 3) : null;
   }
-  process.stderr.write(table(out as Record<string, { tsvs: number | null; ovs: number | null }>, ratios) + '\n');
+  const perRound = roundRatios(runs);
+  process.stderr.write(table(out as Record<string, { tsvs: number | null; ovs: number | null }>, ratios, perRound) + '\n');
   process.stderr.write('(higher is better for tcp_gbps, udp64_kpps, tcp_conn_per_s; lower for rtt_*, cpu_percent)\n');
   out.ratios = ratios;
+  out.round_ratios = perRound;
   out.switches = switches;
   out.hosts = o.hosts;
   out.seconds = o.seconds;
