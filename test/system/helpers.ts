@@ -123,6 +123,14 @@ export class Daemon {
   }
 
   /** Adds the hosts' outer veth ends as system ports (extra args per port, e.g. ['--tag', '10']). */
+  /** `tsvs pmd stats --json`: the counters of PMD `pmdId` (packets, iterations, naps; pmd-stats.ts). Throws if there is no such PMD. */
+  pmdCounters<C = Record<string, number>>(pmdId = 0): C {
+    const all = JSON.parse(this.ok(['pmd', 'stats', '--json'])) as Array<{ pmdId: number; counters: C }>;
+    const p = all.find((x) => x.pmdId === pmdId);
+    if (!p) throw new Error(`no PMD ${pmdId} in pmd stats`);
+    return p.counters;
+  }
+
   addPorts(hs: readonly Host[], extra: (h: Host) => string[] = () => []): void {
     for (const h of hs) this.ok(['add-port', h.outer, '--type', 'system', ...extra(h)]);
   }

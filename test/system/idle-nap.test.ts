@@ -24,7 +24,7 @@ describe('system: idle naps (pmd-idle-nap-usecs) after traffic (root)', function
   let t: Topology;
   let h: Host[];
 
-  const stats = (): Counters => (JSON.parse(d.ok(['pmd', 'stats', '--json'])) as Array<{ pmdId: number; counters: Counters }>).find((x) => x.pmdId === 0)!.counters;
+  const stats = (): Counters => d.pmdCounters<Counters>();
 
   before(function () {
     this.timeout(120_000);

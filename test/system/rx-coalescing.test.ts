@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import type { Host, Topology } from '../../tools/netns/topology.js';
 import { cleanupAll, customSlices, Daemon, hosts, inH, ping, PREFIX, reachable, requireRoot, threadNices, threadSlices } from './helpers.js';
 
-interface PmdStats { pmdId: number; counters: { recv: number; rx_naps: number; tx_held: number; sent_pkts: number; sent_batches: number } }
+interface Counters { recv: number; rx_naps: number; tx_held: number; sent_pkts: number; sent_batches: number }
 
 const PORT = 5411;
 
@@ -39,7 +39,7 @@ describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', functi
   /** Packets per output batch in the flood with naps (compared with pmd-rx-usecs=0). */
   let napBatch = 0;
 
-  const stats = (): PmdStats['counters'] => (JSON.parse(d.ok(['pmd', 'stats', '--json'])) as PmdStats[]).find((x) => x.pmdId === 0)!.counters;
+  const stats = (): Counters => d.pmdCounters<Counters>();
 
   before(function () {
     this.timeout(120_000);
@@ -69,7 +69,7 @@ describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', functi
   it('the PMD does not spin before sleeping: a few loop iterations per wake-up for a ping', () => {
     d.ok(['pmd', 'stats', '--clear']);
     expect(ping(h[0]!, h[1]!.ip4, 20, 0.02).received).to.equal(20);
-    const c = stats() as PmdStats['counters'] & { iterations: number; sleep_iter: number; idle_naps: number };
+    const c = stats() as Counters & { iterations: number; sleep_iter: number; idle_naps: number };
     expect(c.sleep_iter, 'it slept between the pings').to.be.at.least(20);
     // With the old 20 µs spin every wake-up cost at least 16 empty iterations. Each idle nap
     // (pmd-idle-nap-usecs) follows one empty iteration: those are not spinning.
