@@ -392,6 +392,28 @@ export function threadNames(pid: number): string[] {
   return readdirSync(`/proc/${pid}/task`).map((tid) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
 }
 
+/**
+ * `iperf3 -s -1 -p port` in host `h`, resolved once it says "Server listening" (not after a fixed
+ * sleep: on a busy machine a client started too early is refused and the test measures nothing).
+ * Killed by `cleanupAll` if still running. Throws if it exits or is not listening within 10 s.
+ */
+export async function iperf3Server(h: Host, port: number): Promise<ChildProcess> {
+  const argv = inHost(h, ['iperf3', '-s', '-1', '-p', String(port), '--forceflush']);
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+  cleanups.push(() => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  const end = Date.now() + 10_000;
+  while (!out.includes('Server listening')) {
+    if (proc.exitCode !== null) throw new Error(`iperf3 -s -p ${port} in ${h.ns}: exit ${proc.exitCode} before listening`);
+    if (Date.now() > end) throw new Error(`iperf3 -s -p ${port} in ${h.ns}: not listening after 10 s`);
+    await sleep(20);
+  }
+  return proc;
+}
+
 /** A process in a host running traffic.mjs; resolves once it printed `ready` (e.g. "listening"). */
 export async function trafficProc(h: Host, args: string[], ready?: string): Promise<{ proc: ChildProcess; output: Promise<string> }> {
   const argv = inHost(h, [process.execPath, TRAFFIC, ...args]);

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import type { Host, Topology } from '../../tools/netns/topology.js';
 import { IDLE_NAPS } from '@tsvs/dpif';
-import { cleanupAll, Daemon, hosts, ping, PREFIX, reachable, requireRoot, ROOT, sleep, threadNices } from './helpers.js';
+import { cleanupAll, Daemon, hosts, iperf3Server, ping, PREFIX, reachable, requireRoot, ROOT, sleep, threadNices } from './helpers.js';
 
 /** The vs-OVS bench's connection tool (tools/bench src/vs-ovs/conn.ts): 8 connections in flight. */
 const CONN = `${ROOT}tools/bench/dist/vs-ovs/conn.js`;
@@ -71,7 +71,7 @@ describe('system: idle naps (pmd-idle-nap-usecs) after traffic (root)', function
     const pmd = threadNices(pid).filter(([, n]) => n === -20).map(([tid]) => tid);
     expect(pmd, 'one PMD at -20').to.have.length(1);
     const niceOf = (): number | undefined => threadNices(pid).find(([tid]) => tid === pmd[0])?.[1];
-    const iperf = spawn('ip', ['netns', 'exec', h[1]!.ns, 'iperf3', '-s', '-1', '-p', '5412'], { stdio: 'ignore' });
+    const iperf = await iperf3Server(h[1]!, 5412);
     const server = spawn('ip', ['netns', 'exec', h[1]!.ns, 'node', CONN, 'server', '5413'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       await new Promise<void>((resolve, reject) => {

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import type { Host, Topology } from '../../tools/netns/topology.js';
-import { cleanupAll, customSlices, Daemon, hosts, inH, ping, PREFIX, reachable, requireRoot, threadNices, threadSlices } from './helpers.js';
+import { cleanupAll, customSlices, Daemon, hosts, inH, iperf3Server, ping, PREFIX, reachable, requireRoot, threadNices, threadSlices } from './helpers.js';
 
 interface Counters { recv: number; rx_naps: number; tx_held: number; sent_pkts: number; sent_batches: number }
 
@@ -20,9 +20,8 @@ const PORT = 5411;
 
 /** iperf3 UDP with 64-byte payloads at unlimited rate from a to b for `seconds`; packets b received. */
 async function udpFlood(a: Host, b: Host, seconds: number): Promise<number> {
-  const server = spawn('ip', ['netns', 'exec', b.ns, 'iperf3', '-s', '-1', '-p', String(PORT)], { stdio: 'ignore' });
+  const server = await iperf3Server(b, PORT);
   try {
-    await new Promise((r) => setTimeout(r, 300));
     const out = inH(a, ['iperf3', '-c', b.ip4, '-p', String(PORT), '-u', '-l', '64', '-b', '0', '-t', String(seconds), '-J']);
     const s = (JSON.parse(out) as { end: { sum: { packets: number; lost_packets: number } } }).end.sum;
     return s.packets - s.lost_packets;
@@ -92,8 +91,7 @@ describe('system: rx coalescing (pmd-rx-usecs) under a UDP flood (root)', functi
     const pid = d.pid();
     const pmd = threadNices(pid).filter(([, n]) => n === -20).map(([tid]) => tid);
     expect(pmd, 'one PMD at -20 before the flood').to.have.length(1);
-    const server = spawn('ip', ['netns', 'exec', h[1]!.ns, 'iperf3', '-s', '-1', '-p', String(PORT + 1)], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 300));
+    const server = await iperf3Server(h[1]!, PORT + 1);
     const client = spawn('ip', ['netns', 'exec', h[0]!.ns, 'iperf3', '-c', h[1]!.ip4, '-p', String(PORT + 1), '-u', '-l', '64', '-b', '0', '-t', '2'], { stdio: 'ignore' });
     const seen = new Set<number>();
     const slices = new Set<number>();
