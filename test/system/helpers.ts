@@ -393,12 +393,13 @@ export function threadNames(pid: number): string[] {
 }
 
 /**
- * `iperf3 -s -1 -p port` in host `h`, resolved once it says "Server listening" (not after a fixed
- * sleep: on a busy machine a client started too early is refused and the test measures nothing).
- * Killed by `cleanupAll` if still running. Throws if it exits or is not listening within 10 s.
+ * `iperf3 -s -p port` in host `h` (with `-1`, one test and exit, unless `once` is false), resolved
+ * once it says "Server listening" (not after a fixed sleep: on a busy machine a client started too
+ * early is refused and the test measures nothing). Killed by `cleanupAll` if still running.
+ * Throws if it exits or is not listening within 10 s.
  */
-export async function iperf3Server(h: Host, port: number): Promise<ChildProcess> {
-  const argv = inHost(h, ['iperf3', '-s', '-1', '-p', String(port), '--forceflush']);
+export async function iperf3Server(h: Host, port: number, once = true): Promise<ChildProcess> {
+  const argv = inHost(h, ['iperf3', '-s', ...(once ? ['-1'] : []), '-p', String(port), '--forceflush']);
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
   cleanups.push(() => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');

@@ -10,7 +10,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import type { Host } from '../../tools/netns/topology.js';
-import { cleanupAll, Daemon, hosts, inH, PingMonitor, PREFIX, reachable, requireRoot, sleep } from './helpers.js';
+import { cleanupAll, Daemon, hosts, inH, iperf3Server, PingMonitor, PREFIX, reachable, requireRoot, sleep } from './helpers.js';
 
 const KILLS = 8;
 const PORT = 5231;
@@ -44,14 +44,15 @@ describe('system: threads killed again and again under a flood (root)', function
       const before = restarts();
       // TCP at full speed h2 -> h3 keeps the PMD sending; UDP with a new source port per datagram
       // batch (iperf3 -P 8) keeps upcalls, flow puts and idle deletes going.
-      const srv = spawn('ip', ['netns', 'exec', h[3]!.ns, 'iperf3', '-s', '-p', String(PORT)], { stdio: 'ignore' });
-      const srvU = spawn('ip', ['netns', 'exec', h[1]!.ns, 'iperf3', '-s', '-p', String(PORT + 1)], { stdio: 'ignore' });
-      await sleep(300);
+      const srv = await iperf3Server(h[3]!, PORT, false);
+      const srvU = await iperf3Server(h[1]!, PORT + 1, false);
       const tcp = spawn('ip', ['netns', 'exec', h[2]!.ns, 'iperf3', '-c', h[3]!.ip4, '-p', String(PORT), '-t', '60'], { stdio: 'ignore' });
       const udp = spawn('ip', ['netns', 'exec', h[0]!.ns, 'iperf3', '-c', h[1]!.ip4, '-p', String(PORT + 1), '-u', '-b', '20M', '-l', '200', '-P', '8', '-t', '60'], { stdio: 'ignore' });
       const mon = new PingMonitor(h[0]!, h[2]!.ip4, 0.02);
       try {
         await sleep(1000);
+        // A refused or failed client exits at once: the kills would then be under no flood.
+        expect([tcp.exitCode, udp.exitCode], 'both iperf3 clients still running').to.deep.equal([null, null]);
         for (let i = 0; i < KILLS; i++) {
           await d.rpc('thread/crash', { kind, slot: 0, how: 'terminate' });
           const killed = Date.now();
