@@ -27,13 +27,23 @@ import { SwitchPorts, datapathBackend } from './ports.js';
 /** Most PMD threads (the flow table keeps a stats slot per PMD and flow: 32 bytes each). */
 /**
  * Nice value of the PMD threads (each sets its own; the other threads keep the process's). A PMD
- * sleeps in poll(2) between packets and must run the moment the kernel wakes it, not after the
- * hosts' processes or this daemon's V8 helper threads (compiler, GC: milliseconds at a time).
- * Measured (vs-ovs ping, 2 vCPUs, warm): p99 RTT 0.14-0.20 ms at 0, 0.09-0.12 ms at -20. OVS's
- * ovs-ctl starts all of ovs-vswitchd at -10. Without CAP_SYS_NICE it stays at the process's (logged).
+ * sleeps in poll(2) between packets and must run the moment the kernel wakes it, not after this
+ * daemon's V8 helper threads (compiler, GC: milliseconds at a time). Measured (vs-ovs ping, 2
+ * vCPUs, warm): p99 RTT 0.14-0.20 ms at 0, 0.09-0.12 ms at -20. OVS's ovs-ctl starts all of
+ * ovs-vswitchd at -10. Without CAP_SYS_NICE it stays at the process's (logged).
+ * Nice ranks a thread only among the threads of its task group (sched(7)). With autogroup
+ * (kernel.sched_autogroup_enabled=1, as in Debian's kernels) `tsvs start --detach` makes the
+ * daemon a session and a group of its own, so this value does not rank a PMD above the processes
+ * of other sessions (the hosts of the vs-ovs bench): what lets a woken PMD preempt them is its
+ * short slice (PMD_WAKE_SLICE_US). The group's own weight is the session's autogroup nice
+ * (/proc/PID/autogroup), best left at 0: at -10 the hosts were starved (new TCP connections
+ * 8.3k/s against 11.0k/s, 6 alternating runs each); +5 to +19 changed nothing.
  * While it naps between partial bursts of a stream (pmd-rx-usecs) a PMD goes back to the
- * process's nice and takes -20 again before it sleeps: at -20 throughout it starved the stream's
- * receiver (iperf3 UDP 64 B delivered 110-112 kpps, 120-130 with the switch; PmdLoop.setNiceLevels).
+ * process's nice and takes -20 again before it sleeps or idles (PmdLoop.setSchedLevels). At -20
+ * throughout it starved the stream's receiver before the system ports had RX rings (iperf3 UDP
+ * 64 B delivered 110-112 kpps, 120-130 with the switch). It no longer does: the daemon started
+ * under `nice -n -20` (so -20 throughout) delivered 158-167 kpps against 154-166 (4 runs each; in
+ * the flood the PMD took an rx nap and an idle nap each in about 1 iteration of 10).
  */
 export const PMD_NICE = -20;
 

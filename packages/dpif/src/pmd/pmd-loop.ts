@@ -431,8 +431,11 @@ export class PmdLoop implements OdpUpcallSink {
    * slice (1.4 ms by default here); nice alone does not. `stream` (nice `streamNice`, the thread's
    * before, normally the process's; the default slice) from its first nap in a stream on, so that
    * the receivers of that stream, which share the CPUs, are not starved by it. Measured (iperf3 UDP
-   * 64 B on veth, 2 vCPUs): delivered 105-111 kpps with the PMD at -20 throughout, 121-127 at 0 or
-   * -5. A transition is one sched_setattr(2); none happen per packet. If one fails (going back to
+   * 64 B on veth, 2 vCPUs, before the system ports had RX rings): delivered 105-111 kpps with the
+   * PMD at -20 throughout, 121-127 at 0 or -5; with the rings no difference (158-167 kpps at -20
+   * throughout, 154-166 switching). Nice ranks threads only within their task group (sched(7)):
+   * under autogroup it does not rank the PMD above processes of other sessions, the slice does.
+   * A transition is one sched_setattr(2); none happen per packet. If one fails (going back to
    * `wake` needs CAP_SYS_NICE), switching stops and the thread keeps what it has.
    */
   setSchedLevels(wakeNice: number, wakeSliceNs: number, streamNice: number, setter: { threadSched(nice: number, sliceNs: number): number }): void {
