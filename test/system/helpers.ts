@@ -122,7 +122,6 @@ export class Daemon {
     return Number(readFileSync(this.pidfile, 'utf8').trim());
   }
 
-  /** Adds the hosts' outer veth ends as system ports (extra args per port, e.g. ['--tag', '10']). */
   /** `tsvs pmd stats --json`: the counters of PMD `pmdId` (packets, iterations, naps; pmd-stats.ts). Throws if there is no such PMD. */
   pmdCounters<C = Record<string, number>>(pmdId = 0): C {
     const all = JSON.parse(this.ok(['pmd', 'stats', '--json'])) as Array<{ pmdId: number; counters: C }>;
@@ -131,6 +130,7 @@ export class Daemon {
     return p.counters;
   }
 
+  /** Adds the hosts' outer veth ends as system ports (extra args per port, e.g. ['--tag', '10']). */
   addPorts(hs: readonly Host[], extra: (h: Host) => string[] = () => []): void {
     for (const h of hs) this.ok(['add-port', h.outer, '--type', 'system', ...extra(h)]);
   }

@@ -103,7 +103,7 @@ describe('system: idle naps (pmd-idle-nap-usecs) after traffic (root)', function
       }
       await exited;
       const blocked = stats().sleep_iter - s0;
-      // Measured (2.5 s storms, 15-21 samples a run): 94-100 % at -20 (79 % with the whole suite
+      // Measured with 2.5 s storms (15-21 samples a run; this one runs 4 s): 94-100 % at -20 (79 % with the whole suite
       // beside two busy loops); with idleNap not settling, 20 % and 76 %: only a blocking sleep
       // restored the level, and a busy machine blocks more often. So this catches the regression on
       // a quiet machine, not in every run on a busy one.

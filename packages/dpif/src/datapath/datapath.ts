@@ -758,10 +758,10 @@ function portInfo(r: PortRec): DpifPort {
  * Largest pmd-rx-usecs and pmd-idle-nap-usecs (µs): a frame that comes during a nap waits for its
  * end, so longer naps would only add latency.
  */
-export const MAX_RX_USECS = 1000;
+export const MAX_NAP_USECS = 1000;
 
-/** A PMD nap length (`name`: the tunable, for the message); DpifError outside 0..MAX_RX_USECS. */
+/** A PMD nap length (`name`: the tunable, for the message); DpifError outside 0..MAX_NAP_USECS. */
 function checkNapUsecs(name: string, us: number): number {
-  if (!Number.isInteger(us) || us < 0 || us > MAX_RX_USECS) throw new DpifError(`${name} ${us} must be an integer 0..${MAX_RX_USECS}`);
+  if (!Number.isInteger(us) || us < 0 || us > MAX_NAP_USECS) throw new DpifError(`${name} ${us} must be an integer 0..${MAX_NAP_USECS}`);
   return us;
 }
