@@ -30,7 +30,8 @@
  * `ratios` (tsvs/ovs per figure; for rtt and cpu lower is better), `round_ratios` (per figure,
  * tsvs/ovs of each round: round r of one switch against round r of the other, the spread behind
  * the medians; the table's last column counts the rounds tsvs was at or ahead), extra figures in the same
- * { tsvs, ovs } shape (rtt_cold_avg_ms, rtt_cold_p99_ms, tcp_retransmits, udp64_offered_kpps,
+ * { tsvs, ovs } shape (cpu_loop_ms: the machine's speed before the switch started, a loop that
+ * involves neither switch, vs-ovs/cpu-loop.ts; rtt_cold_avg_ms, rtt_cold_p99_ms, tcp_retransmits, udp64_offered_kpps,
  * udp64_forwarded_kpps: frames the switch sent to the receiver's veth, udp64_rcvbuf_drops_kpps:
  * datagrams the receiver's full socket dropped; ping_received, tcp_conn_errors),
  * `switches` (versions), `offloads`, `errors` (per switch, one line, when a half failed). A table
@@ -41,6 +42,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds } from './vs-ovs/cpu.js';
+import { cpuLoopMs } from './vs-ovs/cpu-loop.js';
 import { BenchError, cleanup, sh } from './vs-ovs/proc.js';
 import { OvsSwitch, TsvsSwitch, type Switch } from './vs-ovs/switches.js';
 import { offloadStates, topologyUp, type BenchTopology } from './vs-ovs/topo.js';
@@ -51,7 +53,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = ['tcp_gbps', 'udp64_kpps', 'rtt_avg_ms', 'rtt_p99_ms', 'tcp_conn_per_s', 'cpu_percent'] as const;
 /** Figures where lower is better. */
 const LOWER: ReadonlySet<string> = new Set(['rtt_avg_ms', 'rtt_p99_ms', 'cpu_percent']);
-const EXTRA = ['rtt_cold_avg_ms', 'rtt_cold_p99_ms', 'tcp_retransmits', 'udp64_offered_kpps', 'udp64_forwarded_kpps', 'udp64_rcvbuf_drops_kpps', 'ping_received', 'tcp_conn_errors'] as const;
+const EXTRA = ['cpu_loop_ms', 'rtt_cold_avg_ms', 'rtt_cold_p99_ms', 'tcp_retransmits', 'udp64_offered_kpps', 'udp64_forwarded_kpps', 'udp64_rcvbuf_drops_kpps', 'ping_received', 'tcp_conn_errors'] as const;
 type Key = (typeof MAIN)[number] | (typeof EXTRA)[number];
 type Figures = Partial<Record<Key, number>>;
 
@@ -96,7 +98,8 @@ const log = (s: string): void => { process.stderr.write(`vs-ovs: ${s}\n`); };
 
 async function measure(sw: Switch, topo: BenchTopology, o: Opts, switches: Record<string, string>): Promise<Figures> {
   const [a, b] = [topo.hosts[0]!, topo.hosts[1]!];
-  log(`${sw.name}: starting`);
+  const f: Figures = { cpu_loop_ms: cpuLoopMs() };
+  log(`${sw.name}: starting (CPU loop ${f.cpu_loop_ms} ms)`);
   await sw.start(topo);
   try {
     switches[sw.name] = sw.describe();
@@ -105,7 +108,6 @@ async function measure(sw: Switch, topo: BenchTopology, o: Opts, switches: Recor
     // Warm-up: neighbour entries and flows in place both ways (and with a third host, its MAC learned).
     for (const h of topo.hosts.slice(1)) await waitReachable(a, h, 5_000);
     await ping(a, b, 20, 0.01);
-    const f: Figures = {};
     const cold = await ping(a, b);
     f.rtt_cold_avg_ms = cold.avg_ms;
     f.rtt_cold_p99_ms = cold.p99_ms;
