@@ -2,10 +2,12 @@
  * The machine's own speed at one moment: a fixed CPU-bound loop (integer arithmetic over a 1 MiB
  * table in L2, no allocation, no system call), best of 3, in ms. It involves neither switch, so
  * `cpu_loop_ms` beside a run's figures tells whether the machine (a shared VM) was slower than on
- * another day or between the two halves of one run. Why: on a day when the same loop in C took
+ * another day or between the two halves of one run. Why: on a day when a similar loop in C took
  * 10-15 % longer, both switches' RTT was several times its usual and tsvs's RTT lead was gone
  * (README, vs-OVS "run 6").
  */
+import { round } from './workloads.js';
+
 const TABLE = new Uint32Array(1 << 18);
 const STEPS = 20_000_000;
 
@@ -20,5 +22,5 @@ export function cpuLoopMs(): number {
     }
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  return Math.round(best * 10) / 10;
+  return round(best, 1);
 }
