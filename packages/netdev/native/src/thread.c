@@ -19,10 +19,11 @@
  *                                  outside 0..100000000
  *   cpuAffinity(first, stride)     sched_setaffinity(2) of the calling thread: the CPUs c of the
  *     -> 0 | -errno                thread's first affinity (saved at the first call) with
- *                                  c % stride == first; stride <= 0, or no such CPU, restores the
+ *                                  c % stride == first if stride > 0, c % -stride != first if
+ *                                  stride < 0; stride 0, first < 0, or no such CPU restores the
  *                                  saved affinity. Why: a PMD sleeps on the CPU its last lone
- *                                  packet came from (pmd-loop.ts); an idle vCPU takes tens of µs
- *                                  to wake, a busy one is preempted at once
+ *                                  packet came from, and under load stays off its senders' CPU
+ *                                  (sender-cpu.ts in packages/dpif)
  *   threadName(name) -> 0 | -errno prctl(PR_SET_NAME) for the calling thread: what top -H, ps -L,
  *                                  perf and /proc/PID/task/TID/comm show; cut to 15 bytes (the
  *                                  kernel's TASK_COMM_LEN is 16 with the NUL); RangeError over
@@ -113,6 +114,12 @@ static napi_value CpuAffinity(napi_env env, napi_callback_info info) {
   if (stride > 0 && first >= 0)
     for (int c = first; c < CPU_SETSIZE; c += stride)
       if (CPU_ISSET(c, &saved_affinity)) {
+        CPU_SET(c, &set);
+        n++;
+      }
+  if (stride < 0 && first >= 0)
+    for (int c = 0; c < CPU_SETSIZE; c++)
+      if (c % -stride != first && CPU_ISSET(c, &saved_affinity)) {
         CPU_SET(c, &set);
         n++;
       }

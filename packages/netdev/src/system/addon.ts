@@ -60,7 +60,8 @@ export interface NativeNetdev {
   threadSched(nice: number, sliceNs: number): number;
   /**
    * sched_setaffinity of the calling thread: the CPUs c of its first affinity (saved at the first
-   * call) with c % stride === first; stride <= 0, or no such CPU, restores that affinity. 0 or -errno.
+   * call) with c % stride === first if stride > 0, c % -stride !== first if stride < 0; stride 0,
+   * first < 0, or no such CPU restores that affinity. 0 or -errno.
    */
   cpuAffinity(first: number, stride: number): number;
   /** prctl(PR_SET_NAME) for the calling thread, cut to 15 bytes; 0 or -errno. TypeError if not a string. */
