@@ -20,9 +20,25 @@
  * Only for lone packets: with a stream or a connection storm the PMD sleeps often and briefly, and
  * pinned next to its senders it competes with them for their CPU (new TCP connections fell from
  * 12.0k/s to 8.7k/s). So it follows only when the sleep before the packet lasted at least
- * SENDER_CPU_MIN_SLEEP_MS, and takes its own affinity back when a packet comes after a shorter
- * one. A change is one sched_setaffinity(2) before a sleep, none per packet; if one fails the
- * thread keeps the affinity it has for good.
+ * SENDER_CPU_MIN_SLEEP_MS.
+ *
+ * Under load it keeps off its senders' CPU: when a packet comes after a shorter sleep, the PMD is
+ * allowed on every CPU of its own affinity but the sender's (c % stride !== rxq), and stays so until
+ * the next lone packet. Why: left free, the scheduler put the PMD on the hosts' vCPU now and then,
+ * where its nap timers fired among the hosts (timer interrupts on that vCPU: 0.09-0.30 per
+ * connection against 0.02 under OVS, /proc/interrupts), and they lost CPU to it. Kept off their CPU
+ * it becomes a fixed point the scheduler places the hosts around, as OVS's pinned PMDs are: new TCP
+ * connections +2.6 % [0.1, 5.1] (20 alternating runs, 8 in flight; a PMD pinned by hand). Once it
+ * keeps off a CPU, a single frame from elsewhere changes nothing: it may come from a host the
+ * scheduler moved next to the PMD while it napped, and following each would make the PMD and the
+ * hosts chase each other. What moves it is a majority: of the last EXCLUDE_WINDOW short-sleep
+ * wake-ups, more than half woken by frames from one other rxq. The first short sleep of a stream
+ * can be woken by the wrong sender (the answer of iperf3's control connection, not the flood), and
+ * kept off that CPU the PMD shared the flood sender's (UDP 64 B delivered 0.91 and 1.00 of OVS in
+ * two of five rounds, against 1.17-1.29 in the others).
+ *
+ * A change is one sched_setaffinity(2) before a sleep, none per packet; if one fails the thread
+ * keeps the affinity it has for good.
  */
 import { nativeNetdev } from '@tsvs/netdev';
 
@@ -32,6 +48,15 @@ import { nativeNetdev } from '@tsvs/netdev';
  */
 export const SENDER_CPU_MIN_SLEEP_MS = 1;
 
+/**
+ * Short-sleep wake-ups after which a PMD that keeps off some CPUs looks again at where its frames
+ * come from. 64: about 5 ms of the connection test, long against the scheduler's moves of a host.
+ */
+export const EXCLUDE_WINDOW = 64;
+
+/** Most rxqs of a system port (n_rxq), so most CPU classes a stride distinguishes. */
+const MAX_STRIDE = 32;
+
 interface AffinitySetter {
   cpuAffinity(first: number, stride: number): number;
 }
@@ -40,11 +65,17 @@ export class SenderCpu {
   /** rxq and stride of the first frame since the last sleep (-1: none yet). */
   private wakeRxq = -1;
   private wakeStride = 0;
-  /** The affinity asked for: CPUs c with c % stride === first; stride 0 is the thread's own. */
+  /**
+   * The affinity asked for: CPUs c with c % stride === first (stride > 0), c % -stride !== first
+   * (stride < 0: keeping off the senders); stride 0 is the thread's own.
+   */
   private first = -1;
   private stride = 0;
   private setter: AffinitySetter | null = null;
   private failed = false;
+  /** While keeping off: per rxq, the short-sleep wake-ups its frame started, and their sum. */
+  private readonly woke = new Int32Array(MAX_STRIDE);
+  private nWoke = 0;
 
   /** A burst came from rxq `rxq` (stride: Netdev.rxqCpuStride). Cheap: per burst. */
   seen(rxq: number, stride: number): void {
@@ -56,16 +87,32 @@ export class SenderCpu {
 
   /**
    * Before sleeping; `lone`: the sleep before this wake-up lasted SENDER_CPU_MIN_SLEEP_MS or more (a
-   * boolean, not the time: passing a double to a call boxes it). Pins the thread to the CPUs of the
-   * first frame's rxq if that frame was lone and came through a fanout=cpu rxq, gives the thread
-   * its own affinity back if a frame came otherwise, changes nothing if none came.
+   * boolean, not the time: passing a double to a call boxes it). For the first frame since the
+   * last sleep: through a fanout=cpu rxq, a lone one pins the thread to that rxq's CPUs and one
+   * after a short sleep keeps it off them; through another rxq the thread gets its own affinity
+   * back. Once it keeps off some CPUs, only a lone frame changes that. Changes nothing if no frame
+   * came.
    */
   beforeSleep(lone: boolean): void {
     const rxq = this.wakeRxq;
     this.wakeRxq = -1;
     if (rxq < 0) return;
-    const stride = lone ? this.wakeStride : 0;
-    this.set(stride > 0 ? rxq : -1, stride);
+    const stride = this.wakeStride;
+    if (lone) this.set(stride > 0 ? rxq : -1, stride);
+    else if (this.stride >= 0) this.set(stride > 0 ? rxq : -1, -stride);
+    else if (stride === -this.stride && rxq < MAX_STRIDE) this.vote(rxq, stride);
+  }
+
+  /** A short-sleep wake-up by rxq `rxq` while keeping off CPUs: moves on a majority of a window. */
+  private vote(rxq: number, stride: number): void {
+    this.woke[rxq]!++;
+    if (++this.nWoke < EXCLUDE_WINDOW) return;
+    let top = 0;
+    for (let q = 1; q < stride; q++) if (this.woke[q]! > this.woke[top]!) top = q;
+    const majority = this.woke[top]! * 2 > EXCLUDE_WINDOW;
+    this.woke.fill(0);
+    this.nWoke = 0;
+    if (majority && top !== this.first) this.set(top, -stride);
   }
 
   /** Gives the thread its own affinity back (its poll list lost its fanout=cpu rxqs). */
@@ -91,5 +138,7 @@ export class SenderCpu {
     }
     this.first = first;
     this.stride = stride;
+    this.woke.fill(0);
+    this.nWoke = 0;
   }
 }
