@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpusOf, listOf } from '../../packages/netdev/test/cpu-list.js';
 import { execIn, type Topology } from '../../tools/netns/topology.js';
 import { cleanupAll, Daemon, hosts, PREFIX, reachable, requireRoot, sleep } from './helpers.js';
 
@@ -20,20 +21,6 @@ function pmdCpus(pid: number): string {
   }
   throw new Error('no PMD thread');
 }
-
-/** The CPUs of a Cpus_allowed_list ("0-3,6"). */
-const cpusOf = (list: string): number[] => list.split(',').flatMap((r) => {
-  const [a, b] = r.split('-').map(Number);
-  return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
-});
-
-/** A Cpus_allowed_list of `cpus` (sorted): runs of consecutive CPUs as ranges, as the kernel prints it. */
-const listOf = (cpus: number[]): string => cpus.reduce<number[][]>((rs, c) => {
-  const last = rs[rs.length - 1];
-  if (last && last[1]! + 1 === c) last[1] = c;
-  else rs.push([c, c]);
-  return rs;
-}, []).map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(',');
 
 describe('system: a PMD sleeps near the sender of its lone packets (fanout=cpu; root)', function () {
   this.timeout(60_000);

@@ -4,8 +4,8 @@
  * in fanout=cpu mode (stride 2). Linux, 2 CPUs or more.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { cpusOf, listOf, ownCpuList } from '../../netdev/test/cpu-list.js';
 
 const MODULE = new URL('../dist/pmd/sender-cpu.js', import.meta.url).href;
 
@@ -25,22 +25,8 @@ function inWorker(body: string): Promise<unknown> {
   });
 }
 
-/** The CPUs of a Cpus_allowed_list ("0-3,6"). */
-const cpusOf = (list: string): number[] => list.split(',').flatMap((r) => {
-  const [a, b] = r.split('-').map(Number);
-  return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
-});
-
-/** A Cpus_allowed_list of `cpus` (sorted), as the kernel prints it. */
-const listOf = (cpus: number[]): string => cpus.reduce<number[][]>((rs, c) => {
-  const last = rs[rs.length - 1];
-  if (last && last[1]! + 1 === c) last[1] = c;
-  else rs.push([c, c]);
-  return rs;
-}, []).map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(',');
-
 describe('dpif/pmd: SenderCpu, where a PMD sleeps (real addon, worker thread)', () => {
-  const own = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/thread-self/status', 'utf8'))![1]!;
+  const own = ownCpuList();
   const cpus = cpusOf(own);
   /** The thread's affinity with c % 2 === parity (on) or !== parity (off); its own if none is left. */
   const on = (parity: number): string => listOf(cpus.filter((c) => c % 2 === parity)) || own;

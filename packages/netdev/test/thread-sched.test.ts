@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
+import { cpusOf, listOf, ownCpuList } from './cpu-list.js';
 import { inAddonWorker } from './helpers.js';
 
 /** `body` in a new worker, with `nice()` and `slice()` (ns, null without se.slice) of the thread. */
@@ -45,9 +46,8 @@ describe('netdev/system: thread scheduling (threadSched)', () => {
 
 describe('netdev/system: thread affinity (cpuAffinity)', () => {
   it('pins the calling thread to the CPUs c with c % stride === first, within its first affinity; stride 0 gives that back', async function () {
-    const own = (): string => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/thread-self/status', 'utf8'))![1]!;
-    const first = own();
-    const cpus = first.split(',').flatMap((r) => { const [a, b] = r.split('-').map(Number); return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i); });
+    const first = ownCpuList();
+    const cpus = cpusOf(first);
     if (cpus.length < 2) this.skip(); // one CPU: nothing to pin to that differs
     const [c0, c1] = [cpus[0]!, cpus[1]!];
     const r = (await inAddonWorker(`const own = () => /^Cpus_allowed_list:\\s*(\\S+)/m.exec(fs.readFileSync('/proc/thread-self/status', 'utf8'))[1];
@@ -58,21 +58,13 @@ describe('netdev/system: thread affinity (cpuAffinity)', () => {
       out.push(a.cpuAffinity(${c1}, 100000), own(), a.cpuAffinity(-1, 0), own());
       parentPort.postMessage(out);`)) as unknown[];
     expect(r).to.deep.equal([0, String(c1), 0, String(c0), 0, first, 0, String(c1), 0, first]);
-    expect(own(), 'the main thread keeps its own').to.equal(first);
+    expect(ownCpuList(), 'the main thread keeps its own').to.equal(first);
   });
 
   it('a negative stride keeps the thread off the CPUs c with c % -stride === first; excluding all gives the first affinity back', async function () {
-    const own = (): string => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/thread-self/status', 'utf8'))![1]!;
-    const first = own();
-    const cpus = first.split(',').flatMap((r) => { const [a, b] = r.split('-').map(Number); return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i); });
+    const first = ownCpuList();
+    const cpus = cpusOf(first);
     if (cpus.length < 2) this.skip(); // one CPU: excluding it leaves nothing
-    /** The kernel's list format: ranges of consecutive CPUs, comma-separated. */
-    const list = (cs: number[]): string => cs.reduce<number[][]>((rs, c) => {
-      const last = rs[rs.length - 1];
-      if (last && last[1]! + 1 === c) last[1] = c;
-      else rs.push([c, c]);
-      return rs;
-    }, []).map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(',');
     const c0 = cpus[0]!;
     const r = (await inAddonWorker(`const own = () => /^Cpus_allowed_list:\\s*(\\S+)/m.exec(fs.readFileSync('/proc/thread-self/status', 'utf8'))[1];
       const out = [];
@@ -80,6 +72,6 @@ describe('netdev/system: thread affinity (cpuAffinity)', () => {
       out.push(a.cpuAffinity(${c0 % 2}, -2), own()); // off c0's parity
       out.push(a.cpuAffinity(0, -1), own()); // c % 1 is 0 for all: none left
       parentPort.postMessage(out);`)) as unknown[];
-    expect(r).to.deep.equal([0, list(cpus.filter((c) => c !== c0)), 0, list(cpus.filter((c) => c % 2 !== c0 % 2)) || first, 0, first]);
+    expect(r).to.deep.equal([0, listOf(cpus.filter((c) => c !== c0)), 0, listOf(cpus.filter((c) => c % 2 !== c0 % 2)) || first, 0, first]);
   });
 });
